@@ -1,0 +1,106 @@
+"""Test isolation: no test may read or write the real home.
+
+The autouse fixture points HOME, every XDG dir, TMPDIR, the frameworks' own
+locations and every USAGECTL_* path into tmp_path, and clears variables that would
+change a decision (DO_NOT_TRACK, RAY_*, BACALHAU_*, DASK_*).
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from usagectl.context import Environment
+
+_CLEARED_PREFIXES = ("RAY_", "BACALHAU_", "DASK_", "COILED_", "USAGECTL_", "PARSL_")
+_CLEARED = ("DO_NOT_TRACK", "NO_COLOR", "FORCE_COLOR", "PYTHONPATH")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED:
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    dirs = {
+        "HOME": home,
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_DATA_HOME": home / ".local" / "share",
+        "XDG_STATE_HOME": home / ".local" / "state",
+        "XDG_CACHE_HOME": home / ".cache",
+        "XDG_RUNTIME_DIR": tmp_path / "run",
+        "TMPDIR": tmp_path / "tmp",
+        "USAGECTL_CONFIG_DIR": home / ".config" / "usagectl",
+        "USAGECTL_STATE_DIR": home / ".local" / "state" / "usagectl",
+        "USAGECTL_POLICY_FILE": tmp_path / "etc" / "usagectl" / "policy.toml",
+    }
+    for name, path in dirs.items():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        monkeypatch.setenv(name, str(path))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "etc"))
+    monkeypatch.setenv("XDG_DATA_DIRS", str(tmp_path / "share"))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    monkeypatch.chdir(tmp_path)
+    return home
+
+
+@pytest.fixture
+def env():
+    """An Environment built from the isolated os.environ."""
+    return Environment(environ=dict(os.environ), argv=[])
+
+
+@pytest.fixture
+def consent_file(env):
+    from pathlib import Path
+
+    return Path(env.consent_path)
+
+
+@pytest.fixture
+def policy_file(env):
+    from pathlib import Path
+
+    path = Path(env.policy_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class CLIResult:
+    def __init__(self, proc):
+        self.exit_code = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    def json(self):
+        import json
+
+        return json.loads(self.stdout)
+
+    def __repr__(self):
+        return "CLIResult(exit=%d, stdout=%r, stderr=%r)" % (self.exit_code, self.stdout[-2000:],
+                                                              self.stderr[-2000:])
+
+
+@pytest.fixture
+def cli():
+    """Run the real `usagectl` in a subprocess with the isolated environment.
+
+    A subprocess, not CliRunner: it exercises the console script's error handling,
+    stdout/stderr separation and exit codes exactly as a user sees them.
+    """
+
+    def run(*args, env=None, input=None, timeout=60):
+        environ = dict(os.environ)
+        if env:
+            for key, value in env.items():
+                if value is None:
+                    environ.pop(key, None)
+                else:
+                    environ[key] = value
+        proc = subprocess.run([sys.executable, "-m", "usagectl", *args], capture_output=True,
+                              text=True, env=environ, input=input, timeout=timeout)
+        return CLIResult(proc)
+
+    return run

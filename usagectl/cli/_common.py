@@ -1,0 +1,64 @@
+"""What every command shares: the --json option, error handling and output."""
+
+import functools
+
+import click
+
+from usagectl import output
+from usagectl.errors import UsagectlError
+from usagectl.exitcodes import ExitCode
+
+json_option = click.option("--json", "json_output", is_flag=True,
+                           help="Print one JSON envelope on stdout (docs/json-output.md).")
+
+
+def framework_argument(**kwargs):
+    from usagectl.cli.completion import complete_framework
+
+    return click.argument("frameworks", metavar="[FRAMEWORK]...", nargs=-1,
+                          shell_complete=complete_framework, **kwargs)
+
+
+def reporting(command_name, render=None):
+    """Run a command body as ``body(env, report, **params)`` and render its Report.
+
+    ``render(env, report)`` draws the human view; with --json one envelope is printed
+    instead. A UsagectlError becomes one line on stderr (and the envelope's error) with
+    its documented exit code.
+    """
+
+    def decorate(body):
+        @functools.wraps(body)
+        def wrapper(json_output=False, **params):
+            ctx = click.get_current_context()
+            env = ctx.obj
+            report = output.Report(command_name)
+            try:
+                body(env, report, **params)
+            except UsagectlError as exc:
+                if env.debug:
+                    raise
+                report.error = exc.as_dict()
+                report.exit_code = exc.exit_code
+            except OSError as exc:
+                # I/O trouble (a lock held too long, a read-only directory): one line, no traceback.
+                if env.debug:
+                    raise
+                error = UsagectlError("%s: %s" % (exc.filename or "I/O", exc.strerror or exc),
+                                      path=exc.filename)
+                report.error = error.as_dict()
+                report.exit_code = error.exit_code
+            if json_output:
+                output.emit_json(env, report)
+            elif report.error is None and render is not None:
+                render(env, report)
+            output.emit_messages(env, report)
+            ctx.exit(int(report.exit_code))
+
+        return wrapper
+
+    return decorate
+
+
+def exit_code_for_problems(problems):
+    return ExitCode.CONSENT_DAMAGED if problems else ExitCode.OK

@@ -1,0 +1,56 @@
+"""`usagectl enable|disable|local`: record a choice in the consent file."""
+
+import click
+
+from usagectl import modes, render
+from usagectl.cli._common import framework_argument, json_option, reporting
+
+repair_option = click.option(
+    "--repair", is_flag=True,
+    help="If the consent file is damaged, keep a byte-identical backup and start a fresh one.")
+
+
+def _render(env, report):
+    render.changes(env, report)
+
+
+@click.command("disable")
+@framework_argument()
+@repair_option
+@json_option
+@reporting("disable", _render)
+def disable(env, report, frameworks, repair):
+    """Turn telemetry off (all frameworks, or the ones named).
+
+    With no FRAMEWORK this sets the default entry, which switches off every
+    framework: the most restrictive choice always wins.
+    """
+    modes.set_mode(env, report, frameworks, "off", repair=repair)
+
+
+@click.command("enable")
+@framework_argument()
+@click.option("--level", type=click.IntRange(min=1), metavar="N",
+              help="Highest telemetry level allowed, for frameworks that have levels (Parsl: 1-3).")
+@repair_option
+@json_option
+@reporting("enable", _render)
+def enable(env, report, frameworks, level, repair):
+    """Allow telemetry (all frameworks, or the ones named).
+
+    A framework stays off while the default entry, DO_NOT_TRACK or the system policy
+    says off; usagectl says so when that happens.
+    """
+    modes.set_mode(env, report, frameworks, "on", level=level, repair=repair)
+
+
+@click.command("local")
+@framework_argument()
+@click.option("--level", type=click.IntRange(min=1), metavar="N",
+              help="Highest level of local collection, for frameworks that have levels.")
+@repair_option
+@json_option
+@reporting("local", _render)
+def local(env, report, frameworks, level, repair):
+    """Collect locally only: nothing is ever sent (all frameworks, or the ones named)."""
+    modes.set_mode(env, report, frameworks, "local", level=level, repair=repair)

@@ -1,0 +1,509 @@
+"""The shared telemetry consent file: the reader that frameworks import.
+
+Stdlib only, and it never raises into the host program: any failure to read or
+understand the consent or policy file means "off". The file format is specified
+in docs/consent-file.md; this module is the reference reader.
+
+    from usagectl import consent
+    if consent.allowed("parsl", level=2):
+        send_usage_report()
+
+    d = consent.decide("ray")   # Decision(mode, level, source, reason, since, ...)
+"""
+
+import os
+
+from usagectl import _paths
+
+SCHEMA_VERSION = 1
+#: Modes, most restrictive first. "local" means collect locally, never send.
+MODES = ("off", "local", "on")
+_RANK = {mode: rank for rank, mode in enumerate(MODES)}
+#: Frameworks usagectl ships adapters for; the file accepts any framework name.
+KNOWN_FRAMEWORKS = ("ray", "parsl", "bacalhau", "coiled")
+
+#: Values of DO_NOT_TRACK that do not ask for "off" (https://consoledonottrack.com).
+_DNT_NEUTRAL = ("", "0", "false")
+
+# Stable identifiers for the layer that decided a mode (documented in docs/consent-file.md).
+SOURCE_POLICY = "policy"
+SOURCE_DO_NOT_TRACK = "do-not-track"
+SOURCE_FRAMEWORK_ENTRY = "consent:framework"
+SOURCE_DEFAULT_ENTRY = "consent:default"
+SOURCE_DAMAGED_CONSENT = "damaged:consent"
+SOURCE_DAMAGED_POLICY = "damaged:policy"
+SOURCE_UNSET = "unset"
+SOURCE_ERROR = "error"
+
+
+class Problem:
+    """Why a file could not be trusted: the file, the line when known, and what is wrong."""
+
+    __slots__ = ("path", "line", "message")
+
+    def __init__(self, path, message, line=None):
+        self.path = path
+        self.message = message
+        self.line = line
+
+    def __str__(self):
+        where = self.path if self.line is None else "%s line %d" % (self.path, self.line)
+        return "%s: %s" % (where, self.message)
+
+    def __repr__(self):
+        return "Problem(%r, %r, line=%r)" % (self.path, self.message, self.line)
+
+
+class Entry:
+    """One entry of the consent file (the default, or one framework's)."""
+
+    __slots__ = ("mode", "level", "changed")
+
+    def __init__(self, mode, level=None, changed=None):
+        self.mode = mode
+        self.level = level
+        self.changed = changed
+
+    def __repr__(self):
+        return "Entry(%r, level=%r, changed=%r)" % (self.mode, self.level, self.changed)
+
+
+class Ceiling:
+    """One ceiling of the system policy: the loosest mode (and level) a user may choose."""
+
+    __slots__ = ("mode", "level", "message")
+
+    def __init__(self, mode, level=None, message=None):
+        self.mode = mode
+        self.level = level
+        self.message = message
+
+    def __repr__(self):
+        return "Ceiling(%r, level=%r)" % (self.mode, self.level)
+
+
+class Snapshot:
+    """What one read of the consent file (or the policy file) found.
+
+    ``problem`` is set when the file exists but cannot be trusted; callers must then
+    treat every framework as off. ``data`` is the parsed document, for sections this
+    reader does not interpret (search paths, deletion channels).
+    """
+
+    __slots__ = ("path", "exists", "default", "frameworks", "problem", "data")
+
+    def __init__(self, path, exists=False, default=None, frameworks=None, problem=None, data=None):
+        self.path = path
+        self.exists = exists
+        self.default = default
+        self.frameworks = frameworks if frameworks is not None else {}
+        self.problem = problem
+        self.data = data if data is not None else {}
+
+    def __repr__(self):
+        return "Snapshot(%r, exists=%r, default=%r, frameworks=%r, problem=%r)" % (
+            self.path, self.exists, self.default, self.frameworks, self.problem)
+
+
+class Decision:
+    """The effective consent for one framework, and why.
+
+    mode:    "off", "local", "on", or "unset" (no layer has a say: the framework's own
+             default applies).
+    level:   the highest level allowed (None: no cap; 0 when off).
+    source:  which layer decided (one of the SOURCE_* strings).
+    reason:  one sentence for humans.
+    since:   when the deciding entry was last changed (an aware datetime), if known.
+    locked:  a system policy ceiling applies; the user cannot choose more than it.
+    ceiling: the policy's ceiling mode for this framework, if any.
+    problems: tuple of Problem that made the decision fail closed.
+    """
+
+    __slots__ = ("framework", "mode", "level", "source", "reason", "since", "locked", "ceiling",
+                 "problems")
+
+    def __init__(self, framework, mode, level, source, reason, since=None, locked=False,
+                 ceiling=None, problems=()):
+        self.framework = framework
+        self.mode = mode
+        self.level = level
+        self.source = source
+        self.reason = reason
+        self.since = since
+        self.locked = locked
+        self.ceiling = ceiling
+        self.problems = tuple(problems)
+
+    def __repr__(self):
+        return "Decision(%r, mode=%r, level=%r, source=%r, since=%r, locked=%r)" % (
+            self.framework, self.mode, self.level, self.source, self.since, self.locked)
+
+    def __eq__(self, other):
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+
+    __hash__ = None
+
+    def as_dict(self):
+        return {
+            "framework": self.framework,
+            "mode": self.mode,
+            "level": self.level,
+            "source": self.source,
+            "reason": self.reason,
+            "since": _iso(self.since),
+            "locked": self.locked,
+            "ceiling": self.ceiling,
+            "problems": [str(p) for p in self.problems],
+        }
+
+
+def _iso(when):
+    if when is None:
+        return None
+    text = when.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+# ---------------------------------------------------------------------------
+# Reading and validating
+
+
+def normalize_name(name):
+    """Framework names compare case-insensitively; the canonical form is lower case."""
+    return name.strip().lower()
+
+
+def valid_name(name):
+    if not name or len(name) > 64:
+        return False
+    if not (name[0].isascii() and name[0].isalnum()):
+        return False
+    return all(c.isascii() and (c.isalnum() or c in "-_.") for c in name)
+
+
+def _line_of(text, table, key=None):
+    """Best-effort line number of ``key`` inside ``[table]`` (or of the table header).
+
+    tomllib reports positions only for syntax errors; for type errors we look the key
+    up ourselves so the warning can still name a line.
+    """
+    current = ""
+    header_line = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line.startswith("[") and not line.startswith("[["):
+            current = line.strip("[] \t").split("#")[0].strip("[] \t").replace('"', "").replace("'", "")
+            current = ".".join(part.strip() for part in current.split("."))
+            if current == table:
+                header_line = number
+                if key is None:
+                    return number
+            continue
+        if key is not None and current == table and line.split("=", 1)[0].strip().strip("\"'") == key \
+                and "=" in line:
+            return number
+    return header_line
+
+
+def _read_bytes(path):
+    """(bytes or None, Problem or None). A missing file is (None, None)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(), None
+    except (FileNotFoundError, NotADirectoryError):
+        return None, None
+    except OSError as exc:
+        return None, Problem(path, "cannot read it (%s)" % (exc.strerror or exc))
+
+
+def _decode(data, path):
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return None, Problem(path, "not UTF-8 text (binary or damaged content)", line)
+
+
+def _load_toml(data, path):
+    text, problem = _decode(data, path)
+    if problem:
+        return None, None, problem
+    import tomllib  # deferred: only paid for when a file exists
+
+    try:
+        return tomllib.loads(text), text, None
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        line = getattr(exc, "lineno", None)
+        if line is None:
+            marker = message.rfind("(at line ")
+            if marker != -1:
+                try:
+                    line = int(message[marker + 9:].split(",")[0])
+                except ValueError:
+                    line = None
+        if "(at " in message:
+            message = message[:message.rfind("(at ")].strip()
+        return None, text, Problem(path, "not valid TOML: %s" % message, line)
+
+
+def _check_schema(doc, text, path):
+    if "schema" not in doc:
+        return Problem(path, "no 'schema' key (the file may be truncated)", None)
+    schema = doc["schema"]
+    if type(schema) is not int:
+        return Problem(path, "'schema' must be an integer, not %s" % _type_name(schema),
+                       _line_of(text, "", "schema"))
+    if schema != SCHEMA_VERSION:
+        return Problem(path, "schema %d is not one this reader understands (it knows %d)"
+                       % (schema, SCHEMA_VERSION), _line_of(text, "", "schema"))
+    return None
+
+
+def _type_name(value):
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _entry_from(table, where, text, path, mode_key):
+    """Validate one entry table; returns (mode, level, extra) or raises _Invalid."""
+    if not isinstance(table, dict):
+        raise _Invalid(Problem(path, "[%s] must be a table, not %s" % (where, _type_name(table)),
+                               _line_of(text, where.rsplit(".", 1)[0] if "." in where else "", where)))
+    if mode_key not in table:
+        raise _Invalid(Problem(path, "[%s] has no '%s'" % (where, mode_key), _line_of(text, where)))
+    mode = table[mode_key]
+    if not isinstance(mode, str):
+        raise _Invalid(Problem(path, "[%s] %s must be a string, not %s" % (where, mode_key, _type_name(mode)),
+                               _line_of(text, where, mode_key)))
+    if mode not in _RANK:
+        raise _Invalid(Problem(path, "[%s] %s = %r is not one of off, local, on" % (where, mode_key, mode),
+                               _line_of(text, where, mode_key)))
+    level = table.get("level")
+    if level is not None and (type(level) is not int or level < 1):
+        raise _Invalid(Problem(path, "[%s] level must be a positive integer, not %r" % (where, level),
+                               _line_of(text, where, "level")))
+    return mode, level
+
+
+class _Invalid(Exception):
+    def __init__(self, problem):
+        Exception.__init__(self, str(problem))
+        self.problem = problem
+
+
+def _parse_entries(doc, text, path, mode_key, make):
+    default = None
+    frameworks = {}
+    if "default" in doc:
+        mode, level = _entry_from(doc["default"], "default", text, path, mode_key)
+        default = make(doc["default"], mode, level, "default", path, text)
+    section = doc.get("frameworks", {})
+    if not isinstance(section, dict):
+        raise _Invalid(Problem(path, "'frameworks' must be a table, not %s" % _type_name(section),
+                               _line_of(text, "", "frameworks")))
+    for raw_name, table in section.items():
+        name = normalize_name(raw_name)
+        if not valid_name(name):
+            raise _Invalid(Problem(path, "%r is not a valid framework name" % raw_name,
+                                   _line_of(text, "frameworks." + raw_name)))
+        if name in frameworks:
+            raise _Invalid(Problem(path, "framework %r appears twice" % name,
+                                   _line_of(text, "frameworks." + raw_name)))
+        where = "frameworks." + raw_name
+        mode, level = _entry_from(table, where, text, path, mode_key)
+        frameworks[name] = make(table, mode, level, where, path, text)
+    return default, frameworks
+
+
+def read_consent(path=None, environ=None):
+    """Read and validate the consent file. Never raises; see Snapshot.problem."""
+    path = path or _paths.consent_path(environ)
+    try:
+        return _read_entries_file(path, "mode", _make_entry)
+    except Exception as exc:  # never into the host program
+        return Snapshot(path, exists=True, problem=Problem(path, "unexpected error: %r" % (exc,)))
+
+
+def read_policy(path=None, environ=None):
+    """Read and validate the system policy file. Never raises; see Snapshot.problem."""
+    path = path or _paths.policy_path(environ)
+    try:
+        return _read_entries_file(path, "ceiling", _make_ceiling)
+    except Exception as exc:
+        return Snapshot(path, exists=True, problem=Problem(path, "unexpected error: %r" % (exc,)))
+
+
+def _make_entry(table, mode, level, where, path, text):
+    changed = table.get("changed")
+    if changed is not None and not _is_aware_datetime(changed):
+        raise _Invalid(Problem(path, "[%s] changed must be a date-time with offset "
+                               "(e.g. 2026-01-31T12:00:00Z)" % where,
+                               _line_of(text, where, "changed")))
+    return Entry(mode, level, changed)
+
+
+def _make_ceiling(table, mode, level, where, path, text):
+    message = table.get("message")
+    if message is not None and not isinstance(message, str):
+        raise _Invalid(Problem(path, "[%s] message must be a string" % where,
+                               _line_of(text, where, "message")))
+    return Ceiling(mode, level, message)
+
+
+def _is_aware_datetime(value):
+    return hasattr(value, "utcoffset") and hasattr(value, "hour") and value.utcoffset() is not None
+
+
+def parse_consent(data, path):
+    """Validate consent-file bytes (e.g. before writing them). Returns a Snapshot."""
+    return _parse_entries_file(data, path, "mode", _make_entry)
+
+
+def parse_policy(data, path):
+    """Validate policy-file bytes. Returns a Snapshot."""
+    return _parse_entries_file(data, path, "ceiling", _make_ceiling)
+
+
+def _read_entries_file(path, mode_key, make):
+    data, problem = _read_bytes(path)
+    if problem:
+        return Snapshot(path, exists=True, problem=problem)
+    if data is None:
+        return Snapshot(path, exists=False)
+    return _parse_entries_file(data, path, mode_key, make)
+
+
+def _parse_entries_file(data, path, mode_key, make):
+    doc, text, problem = _load_toml(data, path)
+    if problem:
+        return Snapshot(path, exists=True, problem=problem)
+    problem = _check_schema(doc, text, path)
+    if problem:
+        return Snapshot(path, exists=True, problem=problem, data=doc)
+    try:
+        default, frameworks = _parse_entries(doc, text, path, mode_key, make)
+    except _Invalid as exc:
+        return Snapshot(path, exists=True, problem=exc.problem, data=doc)
+    return Snapshot(path, exists=True, default=default, frameworks=frameworks, data=doc)
+
+
+# ---------------------------------------------------------------------------
+# Deciding
+
+
+def do_not_track(environ=None):
+    """True when DO_NOT_TRACK asks for off: any value but empty, 0 or false."""
+    env = os.environ if environ is None else environ
+    return env.get("DO_NOT_TRACK", "").strip().lower() not in _DNT_NEUTRAL
+
+
+def ceiling_for(policy, framework):
+    """The combined policy ceiling (global and per framework) as a Ceiling, or None."""
+    found = [c for c in (policy.default, policy.frameworks.get(framework)) if c is not None]
+    if not found:
+        return None
+    mode = min((c.mode for c in found), key=_RANK.__getitem__)
+    levels = [c.level for c in found if c.level is not None]
+    messages = [c.message for c in found if c.message]
+    return Ceiling(mode, min(levels) if levels else None, messages[-1] if messages else None)
+
+
+def decide(framework, environ=None, consent_path=None, policy_path=None, consent=None, policy=None):
+    """The effective consent for ``framework``. Never raises: an error means off."""
+    try:
+        env = os.environ if environ is None else environ
+        if consent is None:
+            consent = read_consent(consent_path, env)
+        if policy is None:
+            policy = read_policy(policy_path, env)
+        return _decide(normalize_name(framework), env, consent, policy)
+    except Exception as exc:  # never into the host program
+        return Decision(framework, "off", 0, SOURCE_ERROR,
+                        "usagectl could not decide (%r), so telemetry is off" % (exc,))
+
+
+def _decide(name, env, consent, policy):
+    if policy.problem:
+        return Decision(name, "off", 0, SOURCE_DAMAGED_POLICY,
+                        "the policy file can't be trusted, so every framework is off",
+                        locked=True, ceiling="off", problems=(policy.problem,))
+    if consent.problem:
+        return Decision(name, "off", 0, SOURCE_DAMAGED_CONSENT,
+                        "the consent file can't be trusted, so every framework is off",
+                        problems=(consent.problem,))
+
+    ceiling = ceiling_for(policy, name)
+    locked = ceiling is not None and (ceiling.mode != "on" or ceiling.level is not None)
+    ceiling_mode = ceiling.mode if ceiling else None
+
+    # Layers in order of authority: when several agree on the most restrictive mode,
+    # the first one is named as the source.
+    layers = []
+    if ceiling is not None:
+        layers.append((ceiling.mode, ceiling.level, SOURCE_POLICY, None,
+                       "the system policy %s caps %s at %s" % (policy.path, name, ceiling.mode)))
+    if do_not_track(env):
+        layers.append(("off", None, SOURCE_DO_NOT_TRACK, None,
+                       "DO_NOT_TRACK=%s is set in the environment" % env.get("DO_NOT_TRACK")))
+    user_layers = []
+    entry = consent.frameworks.get(name)
+    if entry is not None:
+        user_layers.append((entry.mode, entry.level, SOURCE_FRAMEWORK_ENTRY, entry.changed,
+                            "the consent file's entry for %s says %s" % (name, entry.mode)))
+    if consent.default is not None:
+        d = consent.default
+        user_layers.append((d.mode, d.level, SOURCE_DEFAULT_ENTRY, d.changed,
+                            "the consent file's default entry says %s" % d.mode))
+    layers.extend(user_layers)
+
+    restricting = [layer for layer in layers if layer[0] != "on"]
+    if not user_layers and not restricting:
+        # Nobody has chosen: the framework's own default applies, under any level cap.
+        level = ceiling.level if ceiling is not None else None
+        return Decision(name, "unset", level, SOURCE_UNSET,
+                        "no choice recorded; %s's own default applies" % name,
+                        locked=locked, ceiling=ceiling_mode)
+
+    mode = min((layer[0] for layer in layers), key=_RANK.__getitem__)
+    deciding = next(layer for layer in layers if layer[0] == mode)
+    if mode == "off":
+        level = 0
+        since = deciding[3]
+    else:
+        caps = [layer[1] for layer in layers if layer[1] is not None]
+        level = min(caps) if caps else None
+        # Data collected before the latest opt-in must not be sent: report that moment.
+        times = [layer[3] for layer in user_layers if layer[3] is not None]
+        since = max(times) if times else None
+    return Decision(name, mode, level, deciding[2], deciding[4], since=since, locked=locked,
+                    ceiling=ceiling_mode)
+
+
+def allowed(framework, level=1, collected_at=None, default=False, environ=None):
+    """May ``framework`` send a report of this ``level`` now?
+
+    ``collected_at`` (an aware datetime) is when the data was collected: data from
+    before the latest opt-in is never allowed. ``default`` is the answer when no one
+    has chosen (the framework's own default). Never raises; errors mean False.
+    """
+    try:
+        decision = decide(framework, environ=environ)
+        if decision.level is not None and level > decision.level:
+            return False
+        if decision.mode == "unset":
+            return bool(default)
+        if decision.mode != "on":
+            return False
+        if collected_at is not None and decision.since is not None and collected_at < decision.since:
+            return False
+        return True
+    except Exception:
+        return False
+
+
+def rank(mode):
+    """Order of restrictiveness: off 0 < local 1 < on 2."""
+    return _RANK[mode]

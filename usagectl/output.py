@@ -1,0 +1,91 @@
+"""One place that turns results into output: the JSON envelope, messages, consoles.
+
+Data goes to stdout; warnings, notes and errors go to stderr. Every ``--json``
+command prints exactly one envelope (docs/json-output.md). Human output uses rich
+with markup, emoji and highlighting off, so no text we print can inject styling;
+rich itself honours NO_COLOR and plain output when stdout is not a terminal.
+"""
+
+import json
+
+from usagectl import __version__
+from usagectl.sanitize import safe_text
+
+#: Bumped when a field is removed or changes meaning; adding fields does not bump it.
+ENVELOPE_SCHEMA = 1
+
+
+class Report:
+    """What a command produced: data, warnings, notes, and the exit code it ends with."""
+
+    def __init__(self, command, data=None):
+        self.command = command
+        self.data = data
+        self.warnings = []  # dicts: message, file, line
+        self.notes = []     # plain strings, human output only
+        self.error = None   # dict from UsagectlError.as_dict()
+        self.exit_code = 0
+
+    def warn(self, message, path=None, line=None):
+        item = {"message": message, "file": path, "line": line}
+        if item not in self.warnings:
+            self.warnings.append(item)
+
+    def warn_problem(self, problem, consequence):
+        self.warn("%s: %s" % (problem.message, consequence), problem.path, problem.line)
+
+    def note(self, message):
+        self.notes.append(message)
+
+    def envelope(self):
+        return {
+            "schema": ENVELOPE_SCHEMA,
+            "tool": "usagectl",
+            "version": __version__,
+            "command": self.command,
+            "ok": self.exit_code == 0,
+            "exit_code": int(self.exit_code),
+            "data": self.data,
+            "warnings": self.warnings,
+            "error": self.error,
+        }
+
+
+def format_warning(item):
+    where = ""
+    if item.get("file"):
+        where = item["file"] if item.get("line") is None else "%s line %d" % (item["file"], item["line"])
+        where += ": "
+    return "usagectl: warning: %s%s" % (safe_text(where), safe_text(item["message"]))
+
+
+def format_error(error):
+    where = ""
+    if error.get("file") and error["file"] not in error["message"]:
+        where = error["file"] if error.get("line") is None else "%s line %d" % (error["file"], error["line"])
+        where += ": "
+    text = "usagectl: error: %s%s" % (safe_text(where), safe_text(error["message"]))
+    if error.get("hint"):
+        text += " (%s)" % safe_text(error["hint"])
+    return text
+
+
+def emit_messages(env, report):
+    for item in report.warnings:
+        env.stderr.write(format_warning(item) + "\n")
+    for note in report.notes:
+        env.stderr.write(safe_text(note) + "\n")
+    if report.error:
+        env.stderr.write(format_error(report.error) + "\n")
+
+
+def emit_json(env, report):
+    env.stdout.write(json.dumps(report.envelope(), indent=2, sort_keys=False, default=str) + "\n")
+
+
+def console(env, stderr=False):
+    """A rich Console for human output; imported only when a human table is drawn."""
+    from rich.console import Console
+
+    return Console(file=env.stderr if stderr else env.stdout, markup=False, emoji=False,
+                   highlight=False, soft_wrap=False)

@@ -1,0 +1,85 @@
+"""Human views of command results. Every value shown passes through safe_text."""
+
+from usagectl import output
+from usagectl.sanitize import safe_text
+
+
+def when(iso):
+    """'2026-11-23T23:53:08Z' -> '2026-11-23 23:53 UTC' (tables stay narrow)."""
+    if not iso:
+        return "-"
+    if iso.endswith("Z") and "T" in iso:
+        return iso[:16].replace("T", " ") + " UTC"
+    return iso
+
+
+def _mode(row):
+    mode = row["mode"]
+    if mode == "unset":
+        return "unset (%s)" % row["own_default"] if row.get("own_default") else "unset"
+    if mode in ("on", "local") and row.get("level") is not None:
+        return "%s (level <= %d)" % (mode, row["level"])
+    return mode
+
+
+def _notes(row):
+    notes = []
+    if row.get("locked"):
+        notes.append("locked by policy (ceiling: %s)" % row["ceiling"])
+    if not row.get("adapter", True):
+        notes.append("no adapter")
+    return "; ".join(notes)
+
+
+def status(env, report):
+    from rich.table import Table
+
+    data = report.data
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("FRAMEWORK", "MODE", "DECIDED BY", "SINCE", "NOTES"):
+        table.add_column(column, overflow="fold")
+    for row in data["frameworks"]:
+        table.add_row(*(safe_text(cell) for cell in (
+            row["framework"], _mode(row), row["decided_by"], when(row["since"]), _notes(row))))
+    console = output.console(env)
+    console.print(table)
+    if not data["consent_file_exists"]:
+        console.print("No consent file yet (%s): run `usagectl disable` or `usagectl enable` to "
+                      "make a choice." % safe_text(data["consent_file"]))
+
+
+def changes(env, report):
+    data = report.data
+    lines = []
+    for change in data["changes"]:
+        entry = "default (all frameworks)" if change["framework"] is None else change["framework"]
+        new = change["to"] if change["level"] is None else "%s (level <= %d)" % (change["to"], change["level"])
+        lines.append("%s: %s -> %s" % (entry, change["from"] or "unset", new))
+    if not lines:
+        lines.append("Nothing to change: the consent file already says so.")
+    lines.append("Consent file: %s" % data["consent_file"])
+    env.stdout.write("".join(safe_text(line) + "\n" for line in lines))
+
+
+def history(env, report):
+    entries = report.data["entries"]
+    if not entries:
+        env.stdout.write("No changes recorded yet (%s).\n" % safe_text(report.data["history_file"]))
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("WHEN", "ENTRY", "CHANGE", "COMMAND"):
+        table.add_column(column, overflow="fold")
+    for record in entries:
+        if record.get("event") == "repair":
+            entry, change = "-", "repaired; backup %s" % record.get("backup")
+        else:
+            entry = record.get("entry") or ("default" if record.get("framework") is None else record["framework"])
+            new = record.get("to")
+            if record.get("level") is not None:
+                new = "%s (level <= %s)" % (new, record["level"])
+            change = "%s -> %s" % (record.get("from") or "unset", new)
+        table.add_row(*(safe_text(cell) for cell in (
+            when(record.get("time")), entry, change, record.get("command", ""))))
+    output.console(env).print(table)
