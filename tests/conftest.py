@@ -33,11 +33,13 @@ def isolated_home(tmp_path, monkeypatch):
         "TMPDIR": tmp_path / "tmp",
         "USAGECTL_CONFIG_DIR": home / ".config" / "usagectl",
         "USAGECTL_STATE_DIR": home / ".local" / "state" / "usagectl",
-        "USAGECTL_POLICY_FILE": tmp_path / "etc" / "usagectl" / "policy.toml",
     }
     for name, path in dirs.items():
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         monkeypatch.setenv(name, str(path))
+    # The policy file's directory exists (as /etc/xdg/usagectl would); the file does not.
+    (tmp_path / "etc" / "usagectl").mkdir(parents=True)
+    monkeypatch.setenv("USAGECTL_POLICY_FILE", str(tmp_path / "etc" / "usagectl" / "policy.toml"))
     monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "etc"))
     monkeypatch.setenv("XDG_DATA_DIRS", str(tmp_path / "share"))
     monkeypatch.setattr("tempfile.tempdir", None)
