@@ -244,6 +244,8 @@ def _load_toml(data, path):
                     line = int(message[marker + 9:].split(",")[0])
                 except ValueError:
                     line = None
+        if line is None and message.endswith("(at end of document)"):
+            line = text.count("\n") + 1
         if "(at " in message:
             message = message[:message.rfind("(at ")].strip()
         return None, text, Problem(path, "not valid TOML: %s" % message, line)
@@ -270,8 +272,9 @@ def _type_name(value):
 def _entry_from(table, where, text, path, mode_key):
     """Validate one entry table; returns (mode, level, extra) or raises _Invalid."""
     if not isinstance(table, dict):
+        parent, _, key = where.rpartition(".")
         raise _Invalid(Problem(path, "[%s] must be a table, not %s" % (where, _type_name(table)),
-                               _line_of(text, where.rsplit(".", 1)[0] if "." in where else "", where)))
+                               _line_of(text, parent, key)))
     if mode_key not in table:
         raise _Invalid(Problem(path, "[%s] has no '%s'" % (where, mode_key), _line_of(text, where)))
     mode = table[mode_key]

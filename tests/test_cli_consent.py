@@ -1,0 +1,232 @@
+"""The core commands as a user runs them: enable/disable/local/status/history."""
+
+import os
+import stat
+
+import pytest
+
+KNOWN = ("ray", "parsl", "bacalhau", "coiled")
+
+
+def rows(result):
+    return {row["framework"]: row for row in result.json()["data"]["frameworks"]}
+
+
+def test_disable_then_status_all_off_by_consent_file(cli):
+    assert cli("disable").exit_code == 0
+    result = cli("status", "--json")
+    assert result.exit_code == 0, result
+    envelope = result.json()
+    assert envelope["schema"] == 1 and envelope["command"] == "status" and envelope["ok"] is True
+    for name in KNOWN:
+        assert rows(result)[name]["mode"] == "off"
+        assert rows(result)[name]["source"] == "consent:default"
+        assert rows(result)[name]["since"].endswith("Z")
+
+
+def test_enable_then_do_not_track_wins(cli):
+    assert cli("enable").exit_code == 0
+    assert all(r["mode"] == "on" for r in rows(cli("status", "--json")).values())
+    result = cli("status", "--json", env={"DO_NOT_TRACK": "1"})
+    for name in KNOWN:
+        assert rows(result)[name]["mode"] == "off"
+        assert rows(result)[name]["source"] == "do-not-track"
+        assert rows(result)[name]["decided_by"] == "DO_NOT_TRACK"
+
+
+def test_status_without_choices_says_own_default_applies(cli):
+    result = cli("status", "--json")
+    ray = rows(result)["ray"]
+    assert (ray["mode"], ray["source"], ray["own_default"]) == ("unset", "unset", "on")
+    assert "own default applies" in ray["reason"]
+    human = cli("status")
+    assert "unset (on)" in human.stdout and "framework's own default" in human.stdout
+
+
+def test_named_enable_under_a_default_off_explains_why_it_stays_off(cli):
+    cli("disable")
+    result = cli("enable", "ray")
+    assert result.exit_code == 0
+    assert "ray stays off" in result.stderr and "default entry" in result.stderr
+    assert rows(cli("status", "--json", "ray"))["ray"]["mode"] == "off"
+
+
+def test_policy_ceiling_refuses_enable_and_status_shows_lock(cli, policy_file, consent_file):
+    policy_file.write_text('schema = 1\n[frameworks.ray]\nceiling = "off"\nmessage = "Ray telemetry is off by site rule 12"\n')
+    result = cli("enable", "ray")
+    assert result.exit_code == 3, result
+    assert result.stderr.count("\n") == 1 and str(policy_file) in result.stderr
+    assert "site rule 12" in result.stderr
+    assert not consent_file.exists()  # refused before anything was written
+    status = cli("status", "--json")
+    ray = rows(status)["ray"]
+    assert (ray["mode"], ray["locked"], ray["source"]) == ("off", True, "policy")
+    assert "locked by policy" in cli("status").stdout
+    # Stricter than the ceiling is always fine.
+    assert cli("disable", "ray").exit_code == 0
+    # enable --json carries the refusal in the envelope too
+    refused = cli("enable", "ray", "--json")
+    assert refused.exit_code == 3 and refused.json()["error"]["kind"] == "policy_refused"
+
+
+def test_policy_level_ceiling_refuses_uncapped_enable(cli, policy_file):
+    policy_file.write_text('schema = 1\n[frameworks.parsl]\nceiling = "on"\nlevel = 1\n')
+    assert cli("enable", "parsl").exit_code == 3
+    assert cli("enable", "parsl", "--level", "2").exit_code == 3
+    ok = cli("enable", "parsl", "--level", "1", "--json")
+    assert ok.exit_code == 0, ok
+    assert rows(cli("status", "--json", "parsl"))["parsl"]["level"] == 1
+
+
+DAMAGED = {
+    "truncated": b'schema = 1\n[default]\nmode = "of',
+    "binary": b"\x00\x01\x02\xff\xfe binary \x89PNG",
+    "wrong type": b"schema = 1\n[default]\nmode = 0\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGED))
+def test_damaged_consent_file_is_off_named_exit_4_and_untouched(cli, consent_file, kind):
+    data = DAMAGED[kind]
+    consent_file.parent.mkdir(parents=True, exist_ok=True)
+    consent_file.write_bytes(data)
+    result = cli("status", "--json")
+    assert result.exit_code == 4, result
+    assert all(r["mode"] == "off" and r["source"] == "damaged:consent" for r in rows(result).values())
+    warnings = result.json()["warnings"]
+    assert len(warnings) == 1 and warnings[0]["file"] == str(consent_file)
+    assert result.stderr.count("usagectl: warning:") == 1 and str(consent_file) in result.stderr
+    human = cli("status")
+    assert human.exit_code == 4 and "Traceback" not in human.stderr
+    # writing commands refuse to touch it without --repair
+    for args in (("disable",), ("enable", "ray"), ("local",)):
+        refused = cli(*args)
+        assert refused.exit_code == 4 and "--repair" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert consent_file.read_bytes() == data
+
+
+def test_repair_keeps_a_byte_identical_backup_and_stays_off(cli, consent_file):
+    data = b'schema = 1\n[default]\nmode = "of'
+    consent_file.parent.mkdir(parents=True, exist_ok=True)
+    consent_file.write_bytes(data)
+    result = cli("enable", "ray", "--repair", "--json")
+    assert result.exit_code == 0, result
+    backup = result.json()["data"]["backup"]
+    assert backup and open(backup, "rb").read() == data
+    # The damaged file meant "off for all"; the repaired one keeps that until the user says otherwise.
+    status = rows(cli("status", "--json"))
+    assert status["ray"]["mode"] == "off" and status["parsl"]["mode"] == "off"
+    assert status["parsl"]["source"] == "consent:default"
+    history = cli("history", "--json").json()["data"]["entries"]
+    assert history[0]["event"] == "repair" and history[0]["backup"] == backup
+
+
+def test_comments_and_unknown_keys_survive_enable_disable(cli, consent_file):
+    consent_file.parent.mkdir(parents=True, exist_ok=True)
+    original = ('# my own notes about telemetry\nschema = 1\nteam = "physics"  # who owns this\n\n'
+                '[default]\n# keep everything off on the cluster\nmode = "off"\n\n'
+                '[frameworks.ray]\nmode = "off"\nticket = "OPS-42"\n')
+    consent_file.write_text(original)
+    assert cli("enable", "ray").exit_code == 0
+    assert cli("enable").exit_code == 0
+    assert cli("disable", "parsl").exit_code == 0
+    assert cli("local", "ray").exit_code == 0
+    text = consent_file.read_text()
+    for kept in ("# my own notes about telemetry", 'team = "physics"  # who owns this',
+                 "# keep everything off on the cluster", 'ticket = "OPS-42"'):
+        assert kept in text
+    status = rows(cli("status", "--json"))
+    assert (status["ray"]["mode"], status["parsl"]["mode"], status["coiled"]["mode"]) == ("local", "off", "on")
+
+
+def test_new_file_is_private_and_existing_mode_is_kept(cli, consent_file):
+    cli("disable")
+    assert stat.S_IMODE(consent_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(consent_file.parent.stat().st_mode) in (0o700,) or consent_file.parent.exists()
+    os.chmod(consent_file, 0o644)
+    cli("enable")
+    assert stat.S_IMODE(consent_file.stat().st_mode) == 0o644
+
+
+def test_new_directories_are_0700(cli, tmp_path):
+    config = tmp_path / "fresh" / "nested" / "usagectl"
+    cli("disable", env={"USAGECTL_CONFIG_DIR": str(config)})
+    assert stat.S_IMODE(config.stat().st_mode) == 0o700
+    assert stat.S_IMODE(config.parent.stat().st_mode) == 0o700
+
+
+def test_symlinked_consent_file_is_updated_through_the_link(cli, consent_file, tmp_path):
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "consent.toml"
+    real.write_text("schema = 1\n# tracked in git\n")
+    consent_file.parent.mkdir(parents=True, exist_ok=True)
+    consent_file.symlink_to(real)
+    assert cli("disable").exit_code == 0
+    assert consent_file.is_symlink() and os.readlink(consent_file) == str(real)
+    assert "# tracked in git" in real.read_text() and 'mode = "off"' in real.read_text()
+
+
+def test_history_records_what_when_and_which_command(cli):
+    cli("disable")
+    cli("enable", "parsl", "--level", "2")
+    cli("enable", "parsl", "--level", "2")  # no change, no history line
+    result = cli("history", "--json")
+    entries = result.json()["data"]["entries"]
+    assert [(e["entry"], e["from"], e["to"], e["level"]) for e in entries] == [
+        ("default", None, "off", None), ("parsl", None, "on", 2)]
+    assert entries[1]["command"] == "usagectl enable parsl --level 2"
+    assert entries[1]["time"].endswith("Z")
+    human = cli("history")
+    assert "usagectl enable parsl --level 2" in human.stdout.replace("\n", " ") or "enable parsl" in human.stdout
+
+
+def test_version_and_python_m(cli):
+    from usagectl import __version__
+
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == "usagectl %s" % __version__
+
+
+def test_bad_framework_name_is_a_one_line_usage_error(cli):
+    result = cli("disable", "../etc")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "not a framework name" in result.stderr
+
+
+def test_unknown_framework_is_recorded_with_a_hint(cli):
+    result = cli("disable", "rya")
+    assert result.exit_code == 0
+    assert "Did you mean 'ray'" in result.stderr
+    assert rows(cli("status", "--json"))["rya"]["mode"] == "off"
+
+
+def test_unknown_option_is_a_usage_error(cli):
+    result = cli("status", "--nope")
+    assert result.exit_code == 2 and "No such option" in result.stderr
+
+
+def test_io_error_is_one_line_and_debug_gives_traceback(cli, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    result = cli("disable", env={"USAGECTL_CONFIG_DIR": str(blocker / "usagectl")})
+    assert result.exit_code == 1, result
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    debug = cli("disable", env={"USAGECTL_CONFIG_DIR": str(blocker / "usagectl"), "USAGECTL_DEBUG": "1"})
+    assert "Traceback" in debug.stderr
+
+
+def test_data_on_stdout_messages_on_stderr(cli, consent_file):
+    consent_file.parent.mkdir(parents=True, exist_ok=True)
+    consent_file.write_bytes(b"garbage = [")
+    result = cli("status", "--json")
+    result.json()  # stdout is pure JSON even with a warning
+    assert "warning" in result.stderr
+
+
+def test_no_color_and_non_tty_output_has_no_escape_sequences(cli):
+    cli("disable")
+    for extra in ({}, {"NO_COLOR": "1"}):
+        out = cli("status", env=extra)
+        assert "\x1b" not in out.stdout and "\x1b" not in out.stderr

@@ -1,0 +1,56 @@
+"""usagectl.consent is imported by frameworks: it must load nothing outside the stdlib."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+PROBE = r"""
+import sys, json
+before = set(sys.modules)
+import usagectl.consent as c
+d = c.decide("ray")
+allowed = c.allowed("parsl", level=2)
+new = sorted(set(sys.modules) - before)
+print(json.dumps({"new": new, "mode": d.mode}))
+"""
+
+
+def _loaded(env_overrides=None):
+    import os
+
+    env = dict(os.environ)
+    env.update(env_overrides or {})
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env,
+                         timeout=60, check=True)
+    return json.loads(out.stdout)
+
+
+def _non_stdlib(modules):
+    return sorted(m for m in modules
+                  if m.split(".")[0] not in sys.stdlib_module_names and m.split(".")[0] != "usagectl")
+
+
+@pytest.mark.parametrize("with_file", [False, True])
+def test_consent_reader_loads_only_stdlib(consent_file, with_file):
+    if with_file:
+        consent_file.parent.mkdir(parents=True, exist_ok=True)
+        consent_file.write_text('schema = 1\n[default]\nmode = "off"\n')
+    result = _loaded()
+    assert _non_stdlib(result["new"]) == []
+    ours = sorted(m for m in result["new"] if m.split(".")[0] == "usagectl")
+    assert ours == ["usagectl", "usagectl._paths", "usagectl.consent"]
+    assert result["mode"] == ("off" if with_file else "unset")
+    for heavy in ("click", "rich", "tomlkit", "keyring", "platformdirs"):
+        assert heavy not in result["new"]
+
+
+def test_cli_help_does_not_import_rich_or_tomlkit():
+    probe = ("import sys, runpy\nsys.argv=['usagectl','status','--json']\n"
+             "try:\n    runpy.run_module('usagectl', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print('MODULES', sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('rich','tomlkit','keyring','ray','dask','parsl','coiled')), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    line = [l for l in out.stderr.splitlines() if l.startswith("MODULES")][0]
+    assert line == "MODULES []", out.stderr
