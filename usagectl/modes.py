@@ -1,6 +1,6 @@
 """Changing consent: `usagectl enable|disable|local`, with the system policy enforced."""
 
-from usagectl import adapters, consent, decisions, store
+from usagectl import adapters, consent, decisions, store, sync
 from usagectl.errors import BadInput, ConsentDamaged, PolicyRefused
 
 
@@ -51,7 +51,7 @@ def check_policy(policy, targets, mode, level):
         raise PolicyRefused(message, hint=hint or "ask your administrator", path=policy.path)
 
 
-def set_mode(env, report, raw_names, mode, level=None, repair=False):
+def set_mode(env, report, raw_names, mode, level=None, repair=False, apply=True):
     names = parse_names(raw_names)
     targets = names or [store.DEFAULT_ENTRY]
     policy = env.read_policy()
@@ -73,11 +73,15 @@ def set_mode(env, report, raw_names, mode, level=None, repair=False):
         if row["mode"] in consent.MODES and consent.rank(row["mode"]) < consent.rank(mode):
             report.note("%s stays %s: %s (the most restrictive choice wins)."
                         % (row["framework"], row["mode"], row["reason"]))
+    # Carry the decision into the frameworks' own settings, so each honours it even
+    # where nothing reads the consent file.
+    applied = sync.apply_all(env, report, names or None, repair=repair) if apply else []
     report.data = {
         "consent_file": result.path,
         "backup": result.backup,
         "changes": [c.as_dict() for c in result.changes],
         "frameworks": effective,
+        "applied": applied,
     }
     return result
 

@@ -58,6 +58,22 @@ def changes(env, report):
     if not lines:
         lines.append("Nothing to change: the consent file already says so.")
     lines.append("Consent file: %s" % data["consent_file"])
+    lines.extend(applied_lines(data.get("applied", [])))
+    env.stdout.write("".join(safe_text(line) + "\n" for line in lines))
+
+
+def applied_lines(applied):
+    lines = []
+    for result in applied:
+        for path in result["changed"]:
+            lines.append("%s: wrote %s" % (result["framework"], path))
+    return lines
+
+
+def sync(env, report):
+    lines = applied_lines(report.data["applied"])
+    if not lines:
+        lines.append("Every framework's settings already match the consent file.")
     env.stdout.write("".join(safe_text(line) + "\n" for line in lines))
 
 

@@ -11,7 +11,7 @@ import sys
 import click
 
 from usagectl import __version__
-from usagectl.cli import history, modes, status
+from usagectl.cli import history, modes, status, sync
 from usagectl.context import Environment
 from usagectl.exitcodes import ExitCode
 
@@ -34,7 +34,8 @@ def main(ctx):
         ctx.obj = Environment()
 
 
-for command in (status.status, modes.enable, modes.disable, modes.local, history.history):
+for command in (status.status, modes.enable, modes.disable, modes.local, sync.sync_command,
+                history.history):
     main.add_command(command)
 
 

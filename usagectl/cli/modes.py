@@ -10,6 +10,11 @@ repair_option = click.option(
     help="If the consent file is damaged, keep a byte-identical backup and start a fresh one.")
 
 
+no_sync_option = click.option(
+    "--consent-only", is_flag=True,
+    help="Only record the choice in the consent file; leave the frameworks' own settings alone.")
+
+
 def _render(env, report):
     render.changes(env, report)
 
@@ -17,15 +22,16 @@ def _render(env, report):
 @click.command("disable")
 @framework_argument()
 @repair_option
+@no_sync_option
 @json_option
 @reporting("disable", _render)
-def disable(env, report, frameworks, repair):
+def disable(env, report, frameworks, repair, consent_only):
     """Turn telemetry off (all frameworks, or the ones named).
 
     With no FRAMEWORK this sets the default entry, which switches off every
     framework: the most restrictive choice always wins.
     """
-    modes.set_mode(env, report, frameworks, "off", repair=repair)
+    modes.set_mode(env, report, frameworks, "off", repair=repair, apply=not consent_only)
 
 
 @click.command("enable")
@@ -33,15 +39,17 @@ def disable(env, report, frameworks, repair):
 @click.option("--level", type=click.IntRange(min=1), metavar="N",
               help="Highest telemetry level allowed, for frameworks that have levels (Parsl: 1-3).")
 @repair_option
+@no_sync_option
 @json_option
 @reporting("enable", _render)
-def enable(env, report, frameworks, level, repair):
+def enable(env, report, frameworks, level, repair, consent_only):
     """Allow telemetry (all frameworks, or the ones named).
 
     A framework stays off while the default entry, DO_NOT_TRACK or the system policy
     says off; usagectl says so when that happens.
     """
-    modes.set_mode(env, report, frameworks, "on", level=level, repair=repair)
+    modes.set_mode(env, report, frameworks, "on", level=level, repair=repair,
+                   apply=not consent_only)
 
 
 @click.command("local")
@@ -49,8 +57,10 @@ def enable(env, report, frameworks, level, repair):
 @click.option("--level", type=click.IntRange(min=1), metavar="N",
               help="Highest level of local collection, for frameworks that have levels.")
 @repair_option
+@no_sync_option
 @json_option
 @reporting("local", _render)
-def local(env, report, frameworks, level, repair):
+def local(env, report, frameworks, level, repair, consent_only):
     """Collect locally only: nothing is ever sent (all frameworks, or the ones named)."""
-    modes.set_mode(env, report, frameworks, "local", level=level, repair=repair)
+    modes.set_mode(env, report, frameworks, "local", level=level, repair=repair,
+                   apply=not consent_only)

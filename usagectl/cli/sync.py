@@ -1,0 +1,24 @@
+"""`usagectl sync`: re-apply the consent file to every framework's own settings."""
+
+import click
+
+from usagectl import decisions, modes, render, sync
+from usagectl.cli._common import framework_argument, json_option, reporting
+
+
+@click.command("sync")
+@framework_argument()
+@click.option("--repair", is_flag=True,
+              help="If a framework's settings file is invalid, keep a backup and rewrite it.")
+@json_option
+@reporting("sync", render.sync)
+def sync_command(env, report, frameworks, repair):
+    """Write the consent file's decision into each framework's own settings.
+
+    Repairs drift, e.g. after someone ran `ray enable-usage-stats`. DO_NOT_TRACK is
+    not written into files: it belongs to the shell that set it.
+    """
+    names = modes.parse_names(frameworks)
+    snapshot = decisions.Snapshot(env)
+    decisions.warn_problems(report, snapshot)
+    report.data = {"applied": sync.apply_all(env, report, names or None, repair=repair)}
