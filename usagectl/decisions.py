@@ -74,5 +74,69 @@ def status_row(snapshot, name):
     return row
 
 
-def status_rows(snapshot, requested=None):
-    return [status_row(snapshot, name) for name in snapshot.framework_names(requested)]
+def status_rows(snapshot, requested=None, native=True):
+    rows = [status_row(snapshot, name) for name in snapshot.framework_names(requested)]
+    if native:
+        hook = hook_state(snapshot.env)
+        for row in rows:
+            add_native_truth(snapshot.env, row, hook)
+    return rows
+
+
+#: Frameworks whose Python code the runtime hook patches.
+HOOKED_FRAMEWORKS = ("ray", "parsl", "coiled")
+
+
+def hook_state(env):
+    """Is the runtime hook installed in the Python that runs usagectl? (None: can't tell)."""
+    try:
+        from usagectl.hook.installer import hook_installed
+
+        return hook_installed(env)
+    except Exception:
+        return None
+
+
+def is_drift(intent, native_mode):
+    """The framework will do more than the consent file allows."""
+    return intent in ("off", "local") and native_mode == "on"
+
+
+def add_native_truth(env, row, hook):
+    """What the framework itself will decide, next to the consent intent, and any drift."""
+    adapter = adapters.get(row["framework"])
+    row["native"] = None
+    row["drift"] = False
+    row["traps"] = []
+    row["hook"] = None
+    if adapter is None:
+        return
+    try:
+        native = adapter.native_state(env)
+    except Exception as exc:  # one framework's odd file must not hide the others
+        native = {"mode": "unknown", "source": None, "detail": "can't read its state: %s" % exc,
+                  "traps": []}
+    row["native"] = {k: native.get(k) for k in ("mode", "source", "detail")}
+    row["traps"] = list(native.get("traps") or [])
+    if row["framework"] in HOOKED_FRAMEWORKS and hook is not None:
+        row["hook"] = bool(hook.get("installed"))
+    row["drift"] = is_drift(row["mode"], native.get("mode"))
+    if row["drift"]:
+        row["drift_reason"] = "consent says %s but %s will report: %s" % (
+            row["mode"], row["title"], native.get("detail") or native.get("source"))
+        if row["hook"]:
+            row["drift_reason"] += " (the runtime hook still enforces %s in this Python)" % row["mode"]
+
+
+def warn_native(report, rows):
+    for row in rows:
+        for trap in row.get("traps", []):
+            report.warn("%s: %s=%r: %s" % (row["framework"], trap.get("variable"), trap.get("value"),
+                                            trap.get("problem")))
+        if row.get("drift"):
+            source = (row.get("native") or {}).get("source") or ""
+            if source.startswith("env:"):
+                fix = "unset %s, or use the values from `usagectl env`" % source[4:]
+            else:
+                fix = "run `usagectl sync` to repair"
+            report.warn("%s: DRIFT: %s; %s" % (row["framework"], row["drift_reason"], fix))

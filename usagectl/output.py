@@ -87,5 +87,10 @@ def console(env, stderr=False):
     """A rich Console for human output; imported only when a human table is drawn."""
     from rich.console import Console
 
-    return Console(file=env.stderr if stderr else env.stdout, markup=False, emoji=False,
-                   highlight=False, soft_wrap=False)
+    stream = env.stderr if stderr else env.stdout
+    width = None
+    if not (hasattr(stream, "isatty") and stream.isatty()) and not env.environ.get("COLUMNS"):
+        # Piped or captured: rich would wrap at 80 columns, which only breaks lines for grep.
+        width = 160
+    return Console(file=stream, markup=False, emoji=False, highlight=False, soft_wrap=False,
+                   width=width)

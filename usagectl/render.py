@@ -22,8 +22,32 @@ def _mode(row):
     return mode
 
 
+def _native(row):
+    native = row.get("native")
+    if not native:
+        return "-"
+    source = native.get("source") or ""
+    # Keep the column narrow: "file:/home/u/.ray/config.json" -> "config.json"; the
+    # full path is in --json and in the drift warning.
+    kind, _, where = source.partition(":")
+    if kind == "file":
+        source = where.rstrip("/").rsplit("/", 1)[-1]
+    elif kind == "env":
+        source = "$" + where
+    return "%s (%s)" % (native["mode"], source) if source else native["mode"]
+
+
+def _hook(row):
+    hook = row.get("hook")
+    return "-" if hook is None else ("installed" if hook else "missing")
+
+
 def _notes(row):
     notes = []
+    if row.get("drift"):
+        notes.append("DRIFT")
+    if row.get("traps"):
+        notes.append("env trap")
     if row.get("locked"):
         notes.append("locked by policy (ceiling: %s)" % row["ceiling"])
     if not row.get("adapter", True):
@@ -36,11 +60,12 @@ def status(env, report):
 
     data = report.data
     table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("FRAMEWORK", "MODE", "DECIDED BY", "SINCE", "NOTES"):
+    for column in ("FRAMEWORK", "CONSENT", "DECIDED BY", "SINCE", "FRAMEWORK'S OWN STATE", "HOOK", "NOTES"):
         table.add_column(column, overflow="fold")
     for row in data["frameworks"]:
         table.add_row(*(safe_text(cell) for cell in (
-            row["framework"], _mode(row), row["decided_by"], when(row["since"]), _notes(row))))
+            row["framework"], _mode(row), row["decided_by"], when(row["since"]), _native(row),
+            _hook(row), _notes(row))))
     console = output.console(env)
     console.print(table)
     if not data["consent_file_exists"]:

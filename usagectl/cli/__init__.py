@@ -11,7 +11,7 @@ import sys
 import click
 
 from usagectl import __version__
-from usagectl.cli import history, modes, status, sync
+from usagectl.cli import env, history, modes, status, sync
 from usagectl.context import Environment
 from usagectl.exitcodes import ExitCode
 
@@ -35,7 +35,7 @@ def main(ctx):
 
 
 for command in (status.status, modes.enable, modes.disable, modes.local, sync.sync_command,
-                history.history):
+                env.env_command, history.history):
     main.add_command(command)
 
 

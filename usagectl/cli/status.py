@@ -21,4 +21,5 @@ def status(env, report, frameworks):
         "policy_file_exists": snapshot.policy.exists,
         "frameworks": decisions.status_rows(snapshot, frameworks),
     }
+    decisions.warn_native(report, report.data["frameworks"])
     report.exit_code = exit_code_for_problems(snapshot.problems())

@@ -1,0 +1,57 @@
+"""`usagectl env`: the consent file's intent as each framework's own environment variables."""
+
+import click
+
+from usagectl import adapters, shellfmt, sync
+from usagectl.cli._common import json_option, reporting
+from usagectl.sanitize import safe_text
+
+
+def _render(env, report):
+    shell = report.data["shell"]
+    lines = [shellfmt.comment("usagectl env: the consent file's decisions as environment variables")]
+    for item in report.data["frameworks"]:
+        if not item["variables"]:
+            lines.append(shellfmt.comment("%s: %s" % (item["framework"], item["note"])))
+        for name, value in item["variables"]:
+            lines.append(shellfmt.assignment(shell, name, value))
+    for name, value in report.data["global"]:
+        lines.append(shellfmt.assignment(shell, name, value))
+    env.stdout.write("".join(safe_text(line) + "\n" for line in lines))
+
+
+@click.command("env")
+@click.option("--shell", type=click.Choice(shellfmt.SHELLS), default="sh", show_default=True,
+              help="Syntax of the output.")
+@json_option
+@reporting("env", _render)
+def env_command(env, report, shell):
+    """Print the current decisions as environment variables.
+
+    For CI jobs, containers and remote shells where the consent file isn't shared:
+    `eval "$(usagectl env)"`, or `usagectl env --shell dotenv > telemetry.env` for
+    `docker run --env-file`.
+    """
+    consent_snapshot = env.read_consent()
+    policy_snapshot = env.read_policy()
+    for problem in (policy_snapshot.problem, consent_snapshot.problem):
+        if problem:
+            report.warn_problem(problem, "treating every framework as off")
+    frameworks = []
+    all_off = True
+    for adapter in adapters.all_adapters():
+        decision = sync.persistent_decision(env, adapter.name, consent_snapshot, policy_snapshot)
+        all_off = all_off and decision.mode == "off"
+        variables = [list(pair) for pair in adapter.env_vars(decision)]
+        if decision.mode == "unset":
+            note = "no choice recorded; nothing to set"
+        elif not variables:
+            note = "no environment variable; use `usagectl hook install` to enforce %s" % decision.mode
+        else:
+            note = None
+        frameworks.append({"framework": adapter.name, "mode": decision.mode, "variables": variables,
+                           "note": note})
+    # DO_NOT_TRACK reaches other tools too, so it is set only when the user chose off for all.
+    global_vars = [["DO_NOT_TRACK", "1"]] if all_off else []
+    report.data = {"shell": shell, "frameworks": frameworks, "global": global_vars,
+                   "modes": {f["framework"]: f["mode"] for f in frameworks}}
