@@ -40,5 +40,13 @@ class Adapter:
         """Carry ``decision`` into the framework's own settings. -> dict(changed, notes)."""
         return {"changed": [], "notes": []}
 
+    def env_vars(self, decision):
+        """The framework's own environment variables for ``decision``: [(name, value)].
+
+        For CI jobs and containers where the consent file isn't shared. Empty when the
+        framework has no such variable or the decision is "unset".
+        """
+        return []
+
     def __repr__(self):
         return "<%s adapter>" % self.name
