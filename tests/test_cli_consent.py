@@ -94,8 +94,12 @@ def test_damaged_consent_file_is_off_named_exit_4_and_untouched(cli, consent_fil
     assert result.exit_code == 4, result
     assert all(r["mode"] == "off" and r["source"] == "damaged:consent" for r in rows(result).values())
     warnings = result.json()["warnings"]
-    assert len(warnings) == 1 and warnings[0]["file"] == str(consent_file)
-    assert result.stderr.count("usagectl: warning:") == 1 and str(consent_file) in result.stderr
+    # One warning names the damaged file; any others are drift of frameworks whose own
+    # settings still say on (true: they would send, whatever usagectl assumes).
+    damage = [w for w in warnings if w["file"] == str(consent_file)]
+    assert len(damage) == 1 and "treating every framework as off" in damage[0]["message"]
+    assert all("DRIFT" in w["message"] for w in warnings if w not in damage)
+    assert result.stderr.count(str(consent_file)) == 1
     human = cli("status")
     assert human.exit_code == 4 and "Traceback" not in human.stderr
     # writing commands refuse to touch it without --repair

@@ -124,16 +124,33 @@ def append_line(path, line, new_mode=PRIVATE_FILE_MODE):
         os.close(fd)
 
 
-@contextlib.contextmanager
-def locked(path, timeout=10.0):
-    """Hold an exclusive lock on the sidecar lock file for ``path``.
+def foreign_lock_path(env, path):
+    """Where usagectl locks a file it doesn't own (a framework's settings file).
 
-    The lock lives on ``<real target>.lock``, never on the file that gets replaced:
-    a lock on a replaced inode protects nothing.
+    A sidecar next to ~/.ray/config.json would litter the framework's directory (and
+    dask reads every file in its config dir), so these locks live in usagectl's state
+    directory, named after the real target. Only usagectl takes them: the frameworks
+    themselves don't lock their files.
+    """
+    import hashlib
+
+    target = real_target(path)
+    digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    name = "%s-%s.lock" % (os.path.basename(target)[:40], digest)
+    return os.path.join(env.state_dir, "locks", name)
+
+
+@contextlib.contextmanager
+def locked(path, timeout=10.0, lock_path=None):
+    """Hold an exclusive lock for a read-modify-write of ``path``.
+
+    By default the lock lives on the sidecar ``<real target>.lock``, never on the file
+    that gets replaced: a lock on a replaced inode protects nothing. ``lock_path``
+    puts it elsewhere (see foreign_lock_path).
     """
     import fcntl
 
-    lock_path = real_target(path) + ".lock"
+    lock_path = lock_path or real_target(path) + ".lock"
     ensure_private_dir(os.path.dirname(lock_path))
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
     try:

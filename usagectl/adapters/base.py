@@ -48,5 +48,19 @@ class Adapter:
         """
         return []
 
+    def side_channels(self, env):
+        """Traffic the framework's telemetry switch does not stop.
+
+        A list of {"name", "detail", "how_to_close"}; empty when none is known.
+        """
+        return []
+
+    def identifier_files(self, env):
+        """Files holding identifiers the framework sends (read only; a deletion request names them).
+
+        A list of {"name", "path", "exists", "value"}; empty when none is known.
+        """
+        return []
+
     def __repr__(self):
         return "<%s adapter>" % self.name
