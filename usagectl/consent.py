@@ -507,6 +507,23 @@ def allowed(framework, level=1, collected_at=None, default=False, environ=None):
         return False
 
 
+def record_sent(framework, destination, body, outcome="sent", reason=None, when=None,
+                identifiers=None):
+    """Record a payload your framework sent in usagectl's sent ledger (stdlib only).
+
+    ``body`` is the exact bytes that went on the wire; ``outcome`` is "sent" or
+    "failed" (with ``reason``). `usagectl show-last` and `usagectl verify` read the
+    ledger. Returns True when recorded; never raises.
+    """
+    try:
+        from usagectl.records.ledger import record_sent as _record
+
+        return _record(framework, destination, body, outcome=outcome, reason=reason, when=when,
+                       identifiers=identifiers)
+    except Exception:
+        return False
+
+
 def rank(mode):
     """Order of restrictiveness: off 0 < local 1 < on 2."""
     return _RANK[mode]
