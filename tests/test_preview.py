@@ -1,0 +1,384 @@
+"""`usagectl preview`: payloads built by the frameworks' own code, compared with that code.
+
+Nothing here sends anything or starts a cluster: Ray, Parsl and dask are asked, in
+subprocesses with the isolated environment, to build payloads or resolve config.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from usagectl import preview as previews
+from usagectl.context import Environment
+from usagectl.preview import parsl as parsl_preview
+
+pytestmark = pytest.mark.frameworks
+
+SINK = "http://127.0.0.1:9/"  # discard port on loopback: never contacted, only named
+
+
+def _python(code, *args, input=None):
+    proc = subprocess.run([sys.executable, "-P", "-c", code, *args], capture_output=True, text=True,
+                          timeout=120, input=input, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+# `preview` is attached to the group by the lead; until then (and after, harmlessly) the
+# test entry point attaches it itself, then runs the real console-script path.
+_RUN = ("import sys; from usagectl.cli import main, run, preview; "
+        "main.add_command(preview.preview); run(sys.argv[1:])")
+
+
+def run_preview(*args):
+    proc = subprocess.run([sys.executable, "-P", "-c", _RUN, "preview", *args], capture_output=True,
+                          text=True, timeout=120, env=dict(os.environ))
+    return proc
+
+
+def preview_json(*args):
+    proc = run_preview(*args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    envelope = json.loads(proc.stdout)
+    assert envelope["command"] == "preview" and envelope["ok"] is True
+    return {item["framework"]: item for item in envelope["data"]["frameworks"]}
+
+
+def write_consent(env, text):
+    path = env.consent_path
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write("schema = 1\n" + text)
+
+
+# ------------------------------------------------------------------------------ Ray
+
+_RAY_DISABLED = r"""
+import dataclasses, json
+from ray._common.usage import usage_lib
+print(json.dumps(dataclasses.asdict(usage_lib.generate_disabled_report_data())))
+"""
+
+
+def test_ray_off_body_is_rays_own_disabled_ping(env, monkeypatch):
+    monkeypatch.setenv("RAY_USAGE_STATS_REPORT_URL", SINK)
+    monkeypatch.setenv("RAY_USAGE_STATS_SOURCE", "site-build-7")  # Ray puts this in "source"
+    write_consent(env, '[frameworks.ray]\nmode = "off"\n')
+    before = int(time.time() * 1000)
+    item = preview_json("ray")["ray"]
+    after = int(time.time() * 1000)
+    theirs = json.loads(_python(_RAY_DISABLED))
+
+    assert item["intent"]["mode"] == "off"
+    assert item["native"]["mode"] == "on"          # ~/.ray/config.json not written yet ...
+    assert item["based_on"] == "consent"           # ... so the preview says which it follows
+    assert item["effective"] == "off" and item["will_send"] is True and item["exact"] is True
+    assert item["destination"] == SINK
+    ours = json.loads(item["body"])
+    assert list(ours) == list(theirs)              # Ray's exact key order
+    assert before <= ours.pop("collect_timestamp_ms") <= after
+    theirs.pop("collect_timestamp_ms")
+    assert ours == theirs
+    assert ours["source"] == "site-build-7"
+    # The bytes are json.dumps of the dict, as requests' json= encodes them.
+    assert item["body"] == json.dumps(json.loads(item["body"]))
+    assert any("no local trace" in note for note in item["notes"])
+
+
+def test_ray_native_off_previews_disabled_ping(env, monkeypatch):
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    item = previews.preview(Environment(), "ray")
+    assert item["intent"]["mode"] == "unset" and item["native"]["mode"] == "off"
+    assert item["based_on"] == "native" and item["effective"] == "off"
+    assert item["kind"] == "disabled-ping"
+    assert json.loads(item["body"])["session_id"] is None
+
+
+_RAY_WRITE = r"""
+import sys
+from ray._common.usage import usage_lib as u
+data = u.UsageStatsToReport(schema_version="0.1", source="OSS", collect_timestamp_ms=1795478575953,
+    total_success=3, total_failed=1, seq_number=4, ray_version="2.60.0", session_id="ab" * 28,
+    os="linux", extra_usage_tags={"gcs_storage": "memory"}, total_num_nodes=1)
+u.UsageReportClient().write_usage_data(u.generate_write_data(data, sys.argv[2] or None), sys.argv[1])
+"""
+
+
+def _session(tmp_path, name, error=""):
+    path = tmp_path / "tmp" / "ray" / name
+    path.mkdir(parents=True)
+    _python(_RAY_WRITE, str(path), error)
+    return path
+
+
+@pytest.fixture
+def live_process():
+    """A stand-in process whose command line names a session dir, as Ray's daemons' do."""
+    procs = []
+
+    def start(session_dir):
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
+                                 "--session-dir=%s" % session_dir])
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_ray_on_next_report_from_live_session(env, tmp_path, monkeypatch, live_process):
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "1")
+    monkeypatch.setenv("RAY_USAGE_STATS_REPORT_URL", SINK)
+    older = _session(tmp_path, "session_2026-11-20_10-00-00_000001_100")
+    newer = _session(tmp_path, "session_2026-11-24_00-02-40_976526_5951")
+    live_process(older)  # only the older one is running
+    last = json.loads((older / "usage_stats.json").read_text())["usage_stats"]
+
+    item = preview_json("ray")["ray"]
+    assert item["effective"] == "on" and item["will_send"] is True and item["exact"] is False
+    assert item["session"]["dir"] == str(older)
+    upcoming = json.loads(item["body"])
+    assert upcoming["seq_number"] == last["seq_number"] + 1 == 5
+    assert upcoming["total_success"] == last["total_success"] + 1   # the last report succeeded
+    assert upcoming["total_failed"] == last["total_failed"]
+    assert upcoming["collect_timestamp_ms"] == "<will be set at send time>"
+    assert list(upcoming) == list(last)
+    assert {k: v for k, v in upcoming.items() if k not in ("seq_number", "total_success",
+                                                           "collect_timestamp_ms")} == \
+        {k: v for k, v in last.items() if k not in ("seq_number", "total_success",
+                                                    "collect_timestamp_ms")}
+    assert item["destination"] == SINK
+    assert newer.exists()
+
+
+def test_ray_on_failed_last_report_counts_a_failure(env, tmp_path, monkeypatch, live_process):
+    session = _session(tmp_path, "session_2026-11-24_00-02-40_976526_5951", error="500 Server Error")
+    live_process(session)
+    item = previews.preview(Environment(), "ray")
+    upcoming = json.loads(item["body"])
+    assert (upcoming["seq_number"], upcoming["total_success"], upcoming["total_failed"]) == (5, 3, 2)
+    assert item["last_report"]["outcome"] == "failed"
+
+
+def test_ray_on_without_live_session_lists_rays_fields(env, tmp_path):
+    stopped = _session(tmp_path, "session_2026-11-24_00-02-40_976526_5951")
+    item = previews.preview(Environment(), "ray")
+    fields = json.loads(_python("import dataclasses, json\nfrom ray._common.usage import usage_lib\n"
+                                "print(json.dumps([f.name for f in "
+                                "dataclasses.fields(usage_lib.UsageStatsToReport)]))"))
+    assert item["effective"] == "on" and item["body"] is None
+    assert item["fields"] == fields and len(fields) == 27
+    assert item["interval_s"] == 3600
+    assert any(str(stopped) in note for note in item["notes"])
+
+
+# ---------------------------------------------------------------------------- Parsl
+
+# Parsl's own construction, re-encoded with our run's correlator and start time so the
+# whole datagram can be compared byte for byte.
+_PARSL_OWN = r"""
+import json, sys, types
+from parsl.config import Config
+from parsl.usage_tracking.usage import UsageTracker
+ours = json.loads(sys.stdin.read())
+out = {}
+for level, message in ours.items():
+    config = Config(usage_tracking=int(level))
+    tracker = UsageTracker(types.SimpleNamespace(config=config, _config=config))
+    theirs = json.loads(tracker.construct_start_message()[1:])
+    assert list(theirs) == list(message), (list(theirs), list(message))
+    theirs["correlator"] = message["correlator"]
+    if "start" in theirs:
+        theirs["start"] = message["start"]
+    out[level] = {"datagram": tracker.encode_message(theirs).decode(),
+                  "host": tracker.domain_name, "port": tracker.UDP_PORT}
+print(json.dumps(out))
+"""
+
+
+def _datagrams(item):
+    return {m["level"]: base64.b64decode(m["body_base64"]) if m["body"] is None else m["body"].encode()
+            for m in item["messages"]}
+
+
+def test_parsl_datagrams_equal_parsls_own_for_each_level(env):
+    item = preview_json("parsl")["parsl"]
+    ours = _datagrams(item)
+    assert sorted(ours) == [1, 2, 3]
+    assert all(d.startswith(b"1{") for d in ours.values())
+    theirs = json.loads(_python(_PARSL_OWN, input=json.dumps(
+        {level: json.loads(d[1:]) for level, d in ours.items()})))
+    for level, datagram in ours.items():
+        assert theirs[str(level)]["datagram"].encode() == datagram
+        assert json.loads(datagram[1:])["tracking_level"] == level
+    assert item["destination"] == "%s:%d" % (theirs["3"]["host"], theirs["3"]["port"])
+    assert item["exact"] is True and item["transport"] == "udp"
+    assert item["will_send"] is None  # the level is in the user's code
+
+
+def test_parsl_respects_consent_level_cap(env):
+    write_consent(env, '[frameworks.parsl]\nmode = "on"\nlevel = 1\n')
+    item = preview_json("parsl")["parsl"]
+    assert [m["level"] for m in item["messages"]] == [1]
+    assert "components" not in json.loads(item["body"][1:])
+    item = preview_json("parsl", "--level", "3")["parsl"]
+    assert [m["level"] for m in item["messages"]] == [1]
+    assert any("above the cap" in note for note in item["notes"])
+
+
+def test_parsl_level_option_without_cap(env):
+    item = preview_json("parsl", "--level", "2")["parsl"]
+    assert [m["level"] for m in item["messages"]] == [2]
+    assert json.loads(item["body"][1:])["tracking_level"] == 2
+
+
+def test_parsl_off_with_and_without_hook(env, monkeypatch):
+    write_consent(env, '[frameworks.parsl]\nmode = "off"\n')
+    monkeypatch.setattr(parsl_preview, "hook_installed", lambda: False)
+    item = previews.preview(Environment(), "parsl")
+    assert item["effective"] == "off" and item["will_send"] is None
+    assert any("hook is not installed" in note for note in item["notes"])
+    monkeypatch.setattr(parsl_preview, "hook_installed", lambda: True)
+    item = previews.preview(Environment(), "parsl")
+    assert item["will_send"] is False
+    assert [m["level"] for m in item["messages"]] == [1, 2, 3]  # what would go without the hook
+    assert any("Nothing would be sent" in note for note in item["notes"])
+
+
+# ------------------------------------------------------------------------- Bacalhau
+
+# system_metadata.yaml as Bacalhau's pkg/repo SystemMetadata struct writes it (yaml tags
+# RepoVersion, InstanceID, LastUpdateCheck, NodeName).
+_METADATA = ("RepoVersion: 4\nInstanceID: {instance}\n"
+             "LastUpdateCheck: 2026-11-20T10:00:00Z\nNodeName: {node}\n")
+
+
+@pytest.mark.parametrize("datadir_var", [None, "BACALHAU_DATADIR", "BACALHAU_DIR"])
+def test_bacalhau_ids_read_from_disk(env, isolated_home, tmp_path, monkeypatch, datadir_var):
+    installation = "3a1f0c2e-7d44-4c55-9d7e-0a1b2c3d4e5f"
+    instance = hashlib.sha256(b"machine-id-of-test").hexdigest()
+    node = "n-5d2f4a9e-1111-2222-3333-444455556666"
+    config_dir = isolated_home / ".config" / "bacalhau"
+    config_dir.mkdir(parents=True)
+    (config_dir / "installation_id").write_text(installation + "\n")
+    data_dir = isolated_home / ".bacalhau"
+    if datadir_var:
+        data_dir = tmp_path / "elsewhere"
+        monkeypatch.setenv(datadir_var, str(data_dir))
+    data_dir.mkdir()
+    (data_dir / "system_metadata.yaml").write_text(_METADATA.format(instance=instance, node=node))
+
+    item = preview_json("bacalhau")["bacalhau"]
+    attributes = json.loads(item["body"])
+    assert attributes["installation_id"] == installation
+    assert attributes["instance_id"] == instance
+    assert attributes["node_id_hash"] == hashlib.sha256(node.encode()).hexdigest()
+    assert list(attributes) == ["os.type", "installation_id", "instance_id", "node_id_hash",
+                                "node_type", "node_version"]
+    assert "bacalhau.job_v1.submit" in item["event_types"]
+    update = item["side_channels"][0]
+    assert update["carries"] == {"installation_id": installation, "instance_id": instance}
+    assert update["will_send"] is True
+    assert item["exact"] is False
+
+
+def test_bacalhau_off_still_names_side_channels(env, monkeypatch):
+    write_consent(env, '[frameworks.bacalhau]\nmode = "off"\n')
+    monkeypatch.setenv("BACALHAU_UPDATECONFIG_INTERVAL", "0s")
+    item = previews.preview(Environment(), "bacalhau")
+    assert item["effective"] == "off" and item["will_send"] is False
+    assert item["side_channels"][0]["will_send"] is False
+    assert item["side_channels"][1]["will_send"] is True
+
+
+# --------------------------------------------------------------------------- Coiled
+
+_DASK_OWN = r"""
+import json, sys
+import dask.config, coiled
+dask.config.refresh()
+print(json.dumps({k: dask.config.get(k, "<unset>") for k in json.loads(sys.argv[1])}))
+"""
+
+
+def test_coiled_flags_follow_dask_config_file(env, isolated_home, monkeypatch):
+    dask_dir = isolated_home / ".config" / "dask"
+    dask_dir.mkdir(parents=True)
+    (dask_dir / "analytics.yaml").write_text(
+        "coiled:\n  analytics:\n    computation:\n      code:\n        transmit: false\n"
+        "    client-spans:\n      transmit: false\n    events:\n      allow: []\n")
+    monkeypatch.setenv("DASK_COILED__SEND_CLIENT_EVENTS", "False")
+    item = preview_json("coiled")["coiled"]
+    keys = {entry["key"]: entry for entry in item["keys"]}
+    theirs = json.loads(_python(_DASK_OWN, json.dumps(list(keys))))
+    for key, entry in keys.items():
+        if theirs[key] != "<unset>":
+            assert entry["value"] == theirs[key], key
+    assert keys["coiled.analytics.computation.code.transmit"]["leaves"] is False
+    assert keys["coiled.analytics.client-spans.transmit"]["leaves"] is False
+    assert keys["coiled.send-client-events"]["leaves"] is False
+    assert keys["coiled.analytics.events.allow"]["leaves"] is False
+    assert keys["coiled.analytics.disabled"]["leaves"] is True  # default false: plugin sends
+    assert keys["coiled.analytics.profile.transmit"]["leaves"] is False
+
+
+def test_coiled_defaults_transmit(env):
+    item = previews.preview(Environment(), "coiled")
+    keys = {entry["key"]: entry for entry in item["keys"]}
+    assert keys["coiled.analytics.computation.code.transmit"]["leaves"] is True
+    assert keys["coiled.analytics.client-spans.transmit"]["leaves"] is True
+
+
+# ---------------------------------------------------------------------- human output
+
+
+def test_human_output_escapes_hostile_ids(env, isolated_home):
+    config_dir = isolated_home / ".config" / "bacalhau"
+    config_dir.mkdir(parents=True)
+    (config_dir / "installation_id").write_text("id\x1b[2J\x1b]52;c;aGk=\x07\u202e[red]x[/red]")
+    proc = run_preview("bacalhau")
+    assert proc.returncode == 0, proc.stderr
+    for raw in ("\x1b", "\x07", "\u202e", "\x9b"):
+        assert raw not in proc.stdout
+    assert "[red]x[/red]" in proc.stdout        # markup shown, not interpreted
+    assert "\\u001b[2J" in proc.stdout or "\\x1b[2J" in proc.stdout
+    assert "Bacalhau" in proc.stdout and "installation_id" in proc.stdout
+
+
+def test_human_output_names_basis_and_ping(env):
+    write_consent(env, '[frameworks.ray]\nmode = "off"\n')
+    proc = run_preview("ray")
+    assert proc.returncode == 0, proc.stderr
+    assert "preview based on: the consent intent" in proc.stdout
+    assert "disabled ping" in proc.stdout and "no local trace" in proc.stdout
+    assert '"schema_version": "0.1"' in proc.stdout
+
+
+def test_unknown_framework_is_not_claimed(env):
+    item = previews.preview(Environment(), "someframework")
+    assert item["will_send"] is None and item["body"] is None
+
+
+def test_ray_off_warns_about_running_cluster_started_on(env, tmp_path, live_process):
+    """The dashboard decides once: a cluster started while on keeps reporting after opt-out."""
+    import shutil
+
+    write_consent(env, '[frameworks.ray]\nmode = "off"\n')
+    session = _session(tmp_path, "session_2026-11-24_00-02-40_976526_5951")
+    real = os.path.join(os.path.dirname(__file__), "fixtures", "ray", "enabled",
+                        "session_2026-11-24_00-02-40_976526_5951", "logs")
+    shutil.copytree(real, session / "logs")  # a real dashboard.log: "Usage reporting is enabled."
+    item = previews.preview(Environment(), "ray")
+    assert not any("keeps sending" in note for note in item["notes"])  # not running
+    live_process(session)
+    item = previews.preview(Environment(), "ray")
+    assert item["kind"] == "disabled-ping"
+    assert any(str(session) in note and "keeps sending" in note for note in item["notes"])
