@@ -1,0 +1,125 @@
+"""`request-deletion --list-ids`: identifiers from real local artifacts, read-only."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "deletion"))
+from servers import RAY_SESSION_ID, install_ray_session  # noqa: E402
+from support import run_cli, write_consent  # noqa: E402
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PARSL_LOG = FIXTURES / "parsl" / "runinfo" / "000" / "parsl.log"
+PARSL_JSONLOG = FIXTURES / "parsl" / "runinfo" / "001" / "parsl.jsonlog"
+LOG_CORRELATOR = "92c5290d-77eb-4108-9628-e00da3122fc0"
+JSONLOG_CORRELATOR = "fb474421-2726-4a06-9ce0-bd9f1236c1f4"
+
+
+def _ids(result, framework):
+    assert result.exit_code == 0, result
+    [row] = [r for r in result.json()["data"]["frameworks"] if r["framework"] == framework]
+    return row
+
+
+def test_ray_session_id_from_usage_stats_and_both_logs():
+    session = install_ray_session(os.environ["TMPDIR"])
+    before = {p: p.read_bytes() for p in session.rglob("*") if p.is_file()}
+    row = _ids(run_cli("request-deletion", "--list-ids", "ray", "--json"), "ray")
+    [item] = row["identifiers"]
+    assert item["kind"] == "session_id" and item["value"] == RAY_SESSION_ID
+    names = sorted(os.path.basename(s) for s in item["sources"])
+    assert names == ["gcs_server.out", "raylet.out", "usage_stats.json"]
+    assert row["channel"]["email"] == "usage_stats@ray.io" and row["channel"]["documented"]
+    assert {p: p.read_bytes() for p in session.rglob("*") if p.is_file()} == before  # read-only
+
+    human = run_cli("request-deletion", "--list-ids", "ray")
+    assert human.exit_code == 0, human
+    assert RAY_SESSION_ID in human.stdout
+    assert "usage_stats@ray.io" in human.stdout
+
+
+def test_parsl_correlators_from_runinfo_search_paths_and_sent_ledger(tmp_path):
+    run = tmp_path / "runinfo" / "000"
+    run.mkdir(parents=True)
+    (run / "parsl.log").write_bytes(PARSL_LOG.read_bytes())
+    elsewhere = Path(os.environ["HOME"]) / "work" / "wf1" / "runinfo" / "001"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "parsl.jsonlog").write_bytes(PARSL_JSONLOG.read_bytes())
+    write_consent('[search]\nparsl = ["~/work/*/runinfo"]\n')
+
+    # The sent ledger, written by the runtime hook's own recorder with a real datagram.
+    code = ("import sys; from usagectl.records import ledger, parsl_log\n"
+            "line = [l for l in open(sys.argv[1]) if 'Usage tracking start message: ' in l][0]\n"
+            "body = parsl_log.decode_message(line.split('Usage tracking start message: ', 1)[1])\n"
+            "assert ledger.record_sent('parsl', 'udp://tracking.parsl-project.org:50077', body)\n")
+    subprocess.run([sys.executable, "-c", code, str(PARSL_LOG)], check=True, timeout=60)
+
+    row = _ids(run_cli("request-deletion", "--list-ids", "parsl", "--json"), "parsl")
+    values = {(i["kind"], i["value"]): i["sources"] for i in row["identifiers"]}
+    assert set(values) == {("correlator", LOG_CORRELATOR), ("correlator", JSONLOG_CORRELATOR),
+                           ("project_name", "usagectl-fixture")}
+    log_sources = [os.path.basename(s) for s in values[("correlator", LOG_CORRELATOR)]]
+    assert sorted(log_sources) == ["parsl.log", "sent.jsonl"]
+    assert row["channel"]["documented"] is False and row["channel"]["email"] is None
+    assert "documents no way" in row["channel"]["note"]
+
+
+def test_hostile_identifier_is_skipped_not_printed(tmp_path):
+    run = tmp_path / "runinfo" / "000"
+    run.mkdir(parents=True)
+    text = PARSL_LOG.read_text().replace("'project_name': 'usagectl-fixture'",
+                                         "'project_name': 'evil\\x1b[2J\\u202e'")
+    assert "evil" in text
+    (run / "parsl.log").write_text(text)
+    result = run_cli("request-deletion", "--list-ids", "parsl")
+    assert result.exit_code == 0, result
+    assert "\x1b" not in result.stdout + result.stderr
+    assert "\u202e" not in result.stdout + result.stderr
+    assert "control characters was skipped" in result.stderr
+    assert LOG_CORRELATOR in result.stdout
+
+
+def test_bacalhau_installation_and_instance_ids(tmp_path):
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "bacalhau"
+    config.mkdir(parents=True)
+    (config / "installation_id").write_text("5b7c1e4e-0b1f-4d3c-9a51-3f1f0e9a7d21\n")
+    data_dir = tmp_path / "bacalhau-data"
+    data_dir.mkdir()
+    instance = "c0ffee" * 10 + "beef"
+    # The shape Bacalhau's repo writes (pkg/repo: SystemMetadata, YAML keys RepoVersion, InstanceID).
+    (data_dir / "system_metadata.yaml").write_text("RepoVersion: 4\nInstanceID: %s\n" % instance)
+    row = _ids(run_cli("request-deletion", "--list-ids", "bacalhau", "--json",
+                       env={"BACALHAU_DATADIR": str(data_dir), "BACALHAU_DIR": "/nonexistent"}), "bacalhau")
+    assert [(i["kind"], i["value"]) for i in row["identifiers"]] == [
+        ("installation_id", "5b7c1e4e-0b1f-4d3c-9a51-3f1f0e9a7d21"), ("instance_id", instance)]
+
+
+def test_coiled_user_and_workspace_match_dask_and_never_the_token(tmp_path):
+    token = "coiled-token-abcdef0123456789"
+    dask_dir = Path(os.environ["HOME"]) / ".config" / "dask"
+    dask_dir.mkdir(parents=True)
+    (dask_dir / "coiled.yaml").write_text(
+        "coiled:\n  user: alice\n  token: %s\n  server: https://cloud.coiled.io\n  account: alice-old\n"
+        % token)
+    override = tmp_path / "dask-override"
+    override.mkdir()
+    (override / "zz-team.yaml").write_text("coiled:\n  workspace: team-ws\n")
+    env = {"DASK_CONFIG": str(override)}
+    result = run_cli("request-deletion", "--list-ids", "coiled", "--json", env=env)
+    row = _ids(result, "coiled")
+    found = {i["kind"]: i["value"] for i in row["identifiers"]}
+
+    # Ask dask's own resolution, and Coiled's own rule (workspace, else account).
+    code = ("import json, dask.config as c; c.refresh(); "
+            "print(json.dumps([c.get('coiled.user'), c.get('coiled.workspace', c.get('coiled.account'))]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, **env))
+    assert proc.returncode == 0, proc.stderr
+    user, workspace = json.loads(proc.stdout)
+    assert found == {"user": user, "workspace": workspace} == {"user": "alice", "workspace": "team-ws"}
+
+    human = run_cli("request-deletion", "--list-ids", "coiled", env=env)
+    for text in (result.stdout, result.stderr, human.stdout, human.stderr):
+        assert token not in text
