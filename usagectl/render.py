@@ -124,3 +124,27 @@ def history(env, report):
         table.add_row(*(safe_text(cell) for cell in (
             when(record.get("time")), entry, change, record.get("command", ""))))
     output.console(env).print(table)
+
+
+_STATUS_WORD = {"pass": "ok", "fail": "FAIL", "warn": "warn", "skip": "skip"}
+
+
+def verify(env, report):
+    from rich.table import Table
+
+    data = report.data
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("FRAMEWORK", "CHECK", "RESULT", "EVIDENCE"):
+        table.add_column(column, overflow="fold")
+    for check in data["checks"]:
+        lines = [check["summary"]] + ["  " + e for e in check["evidence"]]
+        if check["fix"] and check["status"] in ("fail", "warn"):
+            lines.append("  fix: " + check["fix"])
+        table.add_row(safe_text(check["framework"]), safe_text(check["check"]),
+                      _STATUS_WORD.get(check["status"], check["status"]),
+                      "\n".join(safe_text(line) for line in lines))
+    console = output.console(env)
+    console.print(table)
+    counts = data["counts"]
+    console.print("%d failed, %d warnings, %d passed, %d skipped (checked with %s)" % (
+        counts["fail"], counts["warn"], counts["pass"], counts["skip"], safe_text(data["python"])))

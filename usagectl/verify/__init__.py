@@ -1,0 +1,281 @@
+"""`usagectl verify`: prove that opt-out holds, as a Python function and a command.
+
+    from usagectl.verify import verify
+    result = verify(["parsl"])           # in a framework's own test suite
+    assert result.ok, result.failures()
+
+Every check yields pass, fail, warn or skip with its evidence. The intent comes from
+the consent file (and the environment, as the framework's own process would see it);
+the framework's effective state is computed twice, by usagectl's model and by the
+framework's own code in the target Python, and a disagreement is itself a failure.
+"""
+
+import os
+import subprocess
+import sys
+
+from usagectl import adapters, consent
+from usagectl.context import Environment
+
+PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
+PYTHON_FRAMEWORKS = ("ray", "parsl", "coiled")
+PROBE_TIMEOUT_S = 120
+NOT_SENDING = ("off", "local")
+
+
+class Check:
+    __slots__ = ("framework", "name", "status", "summary", "evidence", "fix")
+
+    def __init__(self, framework, name, status, summary, evidence=None, fix=None):
+        self.framework = framework
+        self.name = name
+        self.status = status
+        self.summary = summary
+        self.evidence = evidence if evidence is not None else []
+        self.fix = fix
+
+    def as_dict(self):
+        return {"framework": self.framework, "check": self.name, "status": self.status,
+                "summary": self.summary, "evidence": self.evidence, "fix": self.fix}
+
+    def __repr__(self):
+        return "Check(%s, %s, %s: %s)" % (self.framework, self.name, self.status, self.summary)
+
+
+class VerifyResult:
+    def __init__(self, checks, python):
+        self.checks = checks
+        self.python = python
+
+    @property
+    def ok(self):
+        return not self.failures()
+
+    def failures(self):
+        return [c for c in self.checks if c.status == FAIL]
+
+    def warnings(self):
+        return [c for c in self.checks if c.status == WARN]
+
+    def as_dict(self):
+        return {"ok": self.ok, "python": self.python,
+                "counts": {s: sum(c.status == s for c in self.checks) for s in (PASS, FAIL, WARN, SKIP)},
+                "checks": [c.as_dict() for c in self.checks]}
+
+
+def verify(frameworks=None, python=None, env=None, since=None):
+    """Run every check for ``frameworks`` (default: all with adapters). Never sends anything.
+
+    ``since`` (an aware datetime) ignores payloads recorded before it, e.g. before a fix.
+    """
+    env = env or Environment()
+    python = python or sys.executable
+    consent_snapshot = env.read_consent()
+    policy_snapshot = env.read_policy()
+    names = [consent.normalize_name(n) for n in frameworks] if frameworks else \
+        [a.name for a in adapters.all_adapters()]
+    probes = _probe_all(env, python, [n for n in names if n in PYTHON_FRAMEWORKS])
+    checks = []
+    for problem in (policy_snapshot.problem, consent_snapshot.problem):
+        if problem:
+            checks.append(Check("*", "consent-file", WARN, "%s: every framework is treated as off"
+                                % problem, fix="fix the file or run `usagectl disable --repair`"))
+    for name in names:
+        adapter = adapters.get(name)
+        decision = consent.decide(name, environ=env.environ, consent=consent_snapshot,
+                                  policy=policy_snapshot)
+        if adapter is None:
+            checks.append(Check(name, "adapter", SKIP, "usagectl has no adapter for %s: nothing to "
+                                "check beyond the consent file (intent: %s)" % (name, decision.mode)))
+            continue
+        checks.extend(check_framework(env, adapter, decision, probes, since))
+    return VerifyResult(checks, python)
+
+
+def check_framework(env, adapter, decision, probes, since=None):
+    name = adapter.name
+    intent = decision.mode
+    native = _native(env, adapter)
+    checks = [_check_model(adapter, intent, native)]
+    checks.extend(_check_own_code(adapter, intent, native, probes))
+    checks.append(_check_traps(adapter, native))
+    checks.append(_check_payloads(env, adapter, decision, since))
+    checks.extend(_check_side_channels(env, adapter, intent))
+    hook = _check_hook(env, adapter, probes)
+    if hook is not None:
+        checks.append(hook)
+    return [c for c in checks if c is not None and c.framework == name]
+
+
+def _native(env, adapter):
+    try:
+        return adapter.native_state(env)
+    except Exception as exc:
+        return {"mode": "unknown", "source": None, "detail": "can't read its state: %s" % exc,
+                "traps": []}
+
+
+def _check_model(adapter, intent, native):
+    evidence = ["consent: %s" % intent,
+                "%s's own settings: %s (%s)" % (adapter.title, native.get("mode"), native.get("detail"))]
+    if intent in NOT_SENDING and native.get("mode") == "on":
+        fix = "unset %s" % native["source"][4:] if str(native.get("source")).startswith("env:") \
+            else "run `usagectl sync`"
+        return Check(adapter.name, "settings", FAIL, "consent says %s, but %s's own settings say on"
+                     % (intent, adapter.title), evidence, fix)
+    if intent == "unset":
+        return Check(adapter.name, "settings", PASS, "no choice recorded; %s's own default applies"
+                     % adapter.title, evidence)
+    return Check(adapter.name, "settings", PASS, "%s's own settings honour %s" % (adapter.title, intent),
+                 evidence)
+
+
+def _framework_says(adapter, probe):
+    """'on'/'off'/None from the framework's own answer in the probe."""
+    if adapter.name == "ray":
+        return None if "enabled" not in probe else ("on" if probe["enabled"] else "off")
+    if adapter.name == "coiled":
+        from usagectl.adapters.coiled import _is_off
+
+        values = probe.get("values")
+        if values is None:
+            return None
+        return "off" if all(_is_off(k, v) for k, v in values.items()) else "on"
+    return None
+
+
+def _check_own_code(adapter, intent, native, probes):
+    if adapter.name not in ("ray", "coiled"):
+        return []
+    name = adapter.name
+    unaided = probes.get("unaided", {}).get("frameworks", {}).get(name)
+    hooked = probes.get("hooked", {}).get("frameworks", {}).get(name)
+    if probes.get("error"):
+        return [Check(name, "own-code", WARN, "could not ask %s itself: %s" % (adapter.title, probes["error"]))]
+    if not unaided or not unaided.get("installed"):
+        return [Check(name, "own-code", SKIP, "%s is not installed in %s" % (adapter.title, probes.get("python")))]
+    if unaided.get("error"):
+        return [Check(name, "own-code", FAIL, "%s's own code fails: %s" % (adapter.title, unaided["error"]),
+                      [unaided["error"]], "see the env-trap check")]
+    said = _framework_says(adapter, unaided)
+    checks = []
+    evidence = ["usagectl's model: %s" % native.get("mode"), "%s's own code: %s" % (adapter.title, said)]
+    if native.get("mode") in ("on", "off") and said != native.get("mode"):
+        checks.append(Check(name, "model-agreement", FAIL,
+                            "usagectl's model says %s but %s's own code says %s: usagectl can't be "
+                            "trusted here; please report it" % (native.get("mode"), adapter.title, said),
+                            evidence))
+    else:
+        checks.append(Check(name, "model-agreement", PASS, "usagectl's model and %s's own code agree (%s)"
+                            % (adapter.title, said), evidence))
+    effective = _framework_says(adapter, hooked) if hooked else said
+    if intent in NOT_SENDING and effective == "on":
+        checks.append(Check(name, "own-code", FAIL, "consent says %s but %s's own code, in %s, says on"
+                            % (intent, adapter.title, probes.get("python")), evidence,
+                            "run `usagectl sync`, or `usagectl hook install`"))
+    elif intent in NOT_SENDING:
+        via = " (with the runtime hook)" if effective != said else ""
+        checks.append(Check(name, "own-code", PASS, "%s's own code says off%s" % (adapter.title, via), evidence))
+    return checks
+
+
+def _check_traps(adapter, native):
+    traps = native.get("traps") or []
+    if not traps:
+        return Check(adapter.name, "env-traps", PASS, "no variable %s would misread" % adapter.title)
+    evidence = ["%s=%r: %s" % (t.get("variable"), t.get("value"), t.get("problem")) for t in traps]
+    return Check(adapter.name, "env-traps", FAIL, "%d value(s) %s would misread or crash on"
+                 % (len(traps), adapter.title), evidence,
+                 "set them from `usagectl env`, or unset them")
+
+
+def _check_payloads(env, adapter, decision, not_before=None):
+    if decision.mode not in NOT_SENDING:
+        return Check(adapter.name, "payloads-after-opt-out", SKIP, "consent is %s: nothing to prove"
+                     % decision.mode)
+    since = decision.since
+    if not_before is not None and (since is None or not_before > since):
+        since = not_before
+    try:
+        from usagectl.records import collect
+
+        found, _skipped = collect.collect(env, [adapter.name], limit=50, since=since)
+    except Exception as exc:
+        return Check(adapter.name, "payloads-after-opt-out", WARN, "could not read local records: %s" % exc)
+    entry = found.get(adapter.name) or {}
+    payloads = list(entry.get("payloads", []))
+    if not payloads and adapter.name in collect.NO_LOCAL_RECORD:
+        return Check(adapter.name, "payloads-after-opt-out", SKIP,
+                     "%s keeps no local record of what it sends: nothing to prove from records"
+                     % adapter.title, entry.get("notes", [])[1:])
+    violating = [p for p in payloads if since is None or (p.when is not None and p.when >= since)]
+    pings = [p for p in violating if p.outcome == "disabled-ping"]
+    violating = [p for p in violating if p.outcome != "disabled-ping"]
+    if violating:
+        evidence = ["%s %s -> %s (%s)" % (consent._iso(p.when), p.outcome, p.destination, p.source)
+                    for p in violating]
+        return Check(adapter.name, "payloads-after-opt-out", FAIL,
+                     "%d payload(s) recorded after consent became %s" % (len(violating), decision.mode),
+                     evidence, "find the sender with `usagectl show-last %s`, close it (`usagectl sync`, "
+                     "`usagectl hook install`), consider `usagectl request-deletion %s`, then verify "
+                     "again with --since set to after the fix" % (adapter.name, adapter.name))
+    summary = "no payload recorded after consent became %s" % decision.mode
+    if since is not None:
+        summary += " (%s)" % consent._iso(since)
+    if pings:
+        summary += "; %d disabled ping(s) seen (see side channels)" % len(pings)
+    return Check(adapter.name, "payloads-after-opt-out", PASS, summary)
+
+
+def _check_side_channels(env, adapter, intent):
+    if intent not in NOT_SENDING:
+        return []
+    channels = getattr(adapter, "side_channels", None)
+    if channels is None:
+        return []
+    checks = []
+    for channel in channels(env) or []:
+        if channel.get("only_when_on"):
+            continue  # e.g. Ray's cloud-metadata probe: gone once usage stats are off
+        status = PASS if channel.get("closed") else WARN
+        checks.append(Check(adapter.name, "side-channel:%s" % channel.get("name"), status,
+                            channel.get("detail", ""), [], channel.get("how_to_close")))
+    return checks
+
+
+def _check_hook(env, adapter, probes):
+    if adapter.name not in PYTHON_FRAMEWORKS:
+        return None
+    unaided = probes.get("unaided", {}).get("frameworks", {}).get(adapter.name)
+    if not unaided or not unaided.get("installed"):
+        return None
+    if probes.get("hooked", {}).get("hook_active"):
+        return Check(adapter.name, "runtime-hook", PASS, "the runtime hook is active in %s" % probes["python"])
+    return Check(adapter.name, "runtime-hook", WARN, "%s is installed in %s but the runtime hook is not"
+                 % (adapter.title, probes["python"]), [],
+                 "usagectl hook install --python %s" % probes["python"])
+
+
+def _probe_all(env, python, names):
+    """Run the probe in the target Python twice: as is (hook active if installed) and unaided."""
+    result = {"python": python}
+    if not names:
+        return result
+    import json
+
+    script = os.path.join(os.path.dirname(__file__), "probe.py")
+    for label, extra in (("hooked", []), ("unaided", ["--without-hook"])):
+        try:
+            proc = subprocess.run([python, script, *extra, *names], capture_output=True, text=True,
+                                  env=env.environ, timeout=PROBE_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            result["error"] = "%s: %s" % (python, exc)
+            return result
+        lines = proc.stdout.strip().splitlines()
+        try:
+            result[label] = json.loads(lines[-1])
+        except (IndexError, ValueError):
+            result["error"] = "the probe failed in %s (exit %d): %s" % (
+                python, proc.returncode, (proc.stderr.strip().splitlines() or ["no output"])[-1])
+            return result
+    return result
