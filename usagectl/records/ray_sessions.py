@@ -154,6 +154,13 @@ def payload_from_file(data, path, session_name, environ):
                          notes=notes), None
 
 
+def _written_since(session, since):
+    try:
+        return os.stat(os.path.join(session.path, USAGE_FILE)).st_mtime >= since.timestamp()
+    except OSError:
+        return False
+
+
 def scan(environ, extra_roots=(), limit=1, since=None, trust=False):
     """The newest ``limit`` reports -> (payloads newest first, skipped files)."""
     payloads, skipped = [], []
@@ -162,8 +169,10 @@ def scan(environ, extra_roots=(), limit=1, since=None, trust=False):
             break
         if since is not None:
             started = session_start(session.name)
-            if started is not None and started < since:
-                break
+            if started is not None and started < since and not _written_since(session, since):
+                # Don't stop here: a cluster started earlier keeps reporting (Ray decides
+                # at start), and its reports after `since` are exactly what verify looks for.
+                continue
         payload, skip = read_session(session, environ, trust)
         if skip is not None:
             skipped.append(skip)

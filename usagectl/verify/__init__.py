@@ -212,7 +212,9 @@ def _check_payloads(env, adapter, decision, not_before=None):
     pings = [p for p in violating if p.outcome == "disabled-ping"]
     violating = [p for p in violating if p.outcome != "disabled-ping"]
     if violating:
-        evidence = ["%s %s -> %s (%s)" % (consent._iso(p.when), p.outcome, p.destination, p.source)
+        evidence = ["%s %s -> %s (%s%s)" % (consent._iso(p.when), p.outcome, p.destination,
+                                             p.source_file or p.origin,
+                                             "" if p.source_line is None else " line %d" % p.source_line)
                     for p in violating]
         return Check(adapter.name, "payloads-after-opt-out", FAIL,
                      "%d payload(s) recorded after consent became %s" % (len(violating), decision.mode),

@@ -1,0 +1,119 @@
+"""usagectl verify: each check fails for the right reason, and passes after the fix it names."""
+
+import datetime
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from usagectl import consent
+from usagectl.context import Environment
+from usagectl.verify import verify
+
+FIXTURES = Path(__file__).parent / "fixtures"
+pytestmark = pytest.mark.frameworks
+
+
+def checks(result, framework=None):
+    data = result.json()["data"]
+    return {c["check"]: c for c in data["checks"] if framework is None or c["framework"] == framework}
+
+
+def test_drifted_ray_file_fails_until_sync(cli, isolated_home):
+    pytest.importorskip("ray")
+    cli("disable")
+    assert cli("verify", "ray").exit_code == 0
+    (isolated_home / ".ray" / "config.json").write_text('{"usage_stats": true}')
+    result = cli("verify", "ray", "--json")
+    assert result.exit_code == 5, result
+    found = checks(result)
+    assert found["settings"]["status"] == "fail" and "usagectl sync" in found["settings"]["fix"]
+    assert found["own-code"]["status"] == "fail"  # Ray's own usage_lib says on
+    assert found["model-agreement"]["status"] == "pass"
+    assert cli("sync").exit_code == 0
+    assert cli("verify", "ray").exit_code == 0
+
+
+def test_env_trap_fails_until_unset(cli):
+    pytest.importorskip("ray")
+    cli("disable")
+    result = cli("verify", "ray", "--json", env={"RAY_USAGE_STATS_ENABLED": "true"})
+    assert result.exit_code == 5
+    found = checks(result)
+    assert found["env-traps"]["status"] == "fail"
+    assert "RAY_USAGE_STATS_ENABLED='true'" in found["env-traps"]["evidence"][0]
+    assert cli("verify", "ray").exit_code == 0
+
+
+def test_payload_after_opt_out_fails_and_is_listed(cli, env):
+    cli("disable", "parsl")
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5)
+    assert consent.record_sent("parsl", "udp://tracking.parsl-project.org:50077", b'1{"test": 1}',
+                               when=later)
+    result = cli("verify", "parsl", "--json")
+    assert result.exit_code == 5, result
+    found = checks(result)["payloads-after-opt-out"]
+    assert found["status"] == "fail" and "1 payload(s)" in found["summary"]
+    assert "tracking.parsl-project.org" in found["evidence"][0]
+    # The payload predates the fix the user made afterwards: --since moves the line.
+    fixed_at = (later + datetime.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert checks(cli("verify", "parsl", "--json", "--since", fixed_at))[
+        "payloads-after-opt-out"]["status"] == "pass"
+
+
+def test_payload_before_opt_out_is_not_held_against_it(cli):
+    earlier = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
+    consent.record_sent("parsl", "udp://tracking.parsl-project.org:50077", b"1{}", when=earlier)
+    cli("disable", "parsl")
+    assert checks(cli("verify", "parsl", "--json"))["payloads-after-opt-out"]["status"] == "pass"
+
+
+def test_ray_report_from_a_cluster_started_before_opt_out_is_caught(cli, isolated_home):
+    cli("disable", "ray")
+    # A real usage_stats.json (see tests/fixtures/ray/README.md) in a session that started
+    # before the opt-out, rewritten after it: Ray decided at start, and it kept reporting.
+    source = next(p for p in (FIXTURES / "ray" / "enabled").glob("session_*") if p.is_dir())
+    target = Path(os.environ["TMPDIR"]) / "ray" / "session_2020-01-01_00-00-00_000000_1"
+    shutil.copytree(source, target)
+    stats = json.loads((target / "usage_stats.json").read_text())
+    stats["usage_stats"]["collect_timestamp_ms"] = int(
+        (datetime.datetime.now(datetime.timezone.utc).timestamp() + 5) * 1000)
+    (target / "usage_stats.json").write_text(json.dumps(stats))
+    result = cli("verify", "ray", "--json")
+    assert result.exit_code == 5
+    assert checks(result)["payloads-after-opt-out"]["status"] == "fail"
+
+
+def test_missing_hook_warns_for_installed_python_frameworks(cli):
+    pytest.importorskip("parsl")
+    cli("disable")
+    found = checks(cli("verify", "parsl", "--json"))
+    assert found["runtime-hook"]["status"] == "warn"
+    assert "usagectl hook install" in found["runtime-hook"]["fix"]
+
+
+def test_side_channels_are_warnings_not_failures(cli):
+    cli("disable", "bacalhau")
+    result = cli("verify", "bacalhau", "--json")
+    assert result.exit_code == 0
+    found = checks(result)
+    assert found["side-channel:id-headers"]["status"] == "warn"
+    # usagectl stopped the update check when it turned analytics off
+    assert found["side-channel:update-check"]["status"] == "pass"
+
+
+def test_python_api_for_framework_test_suites():
+    env = Environment()
+    from usagectl import store
+
+    store.set_modes(env.consent_path, env.history_path, ["bacalhau"], "off", None, "test")
+    result = verify(["bacalhau"], env=env)
+    assert not result.ok  # bacalhau's own file still says on: nobody ran sync
+    assert [c.name for c in result.failures()] == ["settings"]
+    from usagectl import sync
+    from usagectl.output import Report
+
+    sync.apply_all(env, Report("sync"), ["bacalhau"])
+    assert verify(["bacalhau"], env=env).ok
