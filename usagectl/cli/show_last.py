@@ -1,43 +1,16 @@
 """`usagectl show-last`: exactly what each framework sent (or tried to), newest first."""
 
-import datetime
-import re
-
 import click
 
-from usagectl.cli._common import framework_argument, json_option, reporting
+from usagectl.cli._common import framework_argument, json_option, parse_since, reporting
 from usagectl.errors import BadInput
 from usagectl.exitcodes import ExitCode
 
-_RELATIVE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_since(text, now):
-    """'30m', '2h', '7d', '1w', or an ISO 8601 time (UTC when no offset is given)."""
-    match = _RELATIVE.match(text)
-    if match:
-        return now - datetime.timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-    try:
-        when = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput("--since %r is not a time: use e.g. 30m, 2h, 7d or 2026-11-24T10:00Z" % text)
-    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
-
-
 def _frameworks(names):
-    from usagectl.consent import KNOWN_FRAMEWORKS, normalize_name, valid_name
+    from usagectl.consent import KNOWN_FRAMEWORKS
+    from usagectl.modes import parse_names
 
-    if not names:
-        return list(KNOWN_FRAMEWORKS)
-    chosen = []
-    for name in names:
-        name = normalize_name(name)
-        if not valid_name(name):
-            raise BadInput("%r is not a framework name" % name)
-        if name not in chosen:
-            chosen.append(name)
-    return chosen
+    return parse_names(names) or list(KNOWN_FRAMEWORKS)
 
 
 def _render(env, report):

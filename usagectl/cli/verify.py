@@ -3,22 +3,8 @@
 import click
 
 from usagectl import render
-from usagectl.cli._common import framework_argument, json_option, reporting
-from usagectl.errors import BadInput
+from usagectl.cli._common import framework_argument, json_option, parse_since, reporting
 from usagectl.exitcodes import ExitCode
-
-
-def parse_time(text):
-    """ISO 8601 date or date-time; naive values are taken as UTC."""
-    import datetime
-
-    try:
-        when = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput("--since %r is not an ISO 8601 time (e.g. 2026-11-24T08:00:00Z)" % text)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when
 
 
 @click.command("verify")
@@ -26,7 +12,7 @@ def parse_time(text):
 @click.option("--python", "python", metavar="PATH",
               help="The Python whose frameworks and runtime hook are checked (default: this one).")
 @click.option("--since", metavar="TIME",
-              help="Ignore payloads recorded before TIME (ISO 8601, e.g. 2026-11-24T08:00:00Z).")
+              help="Ignore payloads recorded before TIME (30m, 2h, 7d, or ISO 8601).")
 @json_option
 @reporting("verify", render.verify)
 def verify_command(env, report, frameworks, python, since):
@@ -42,7 +28,7 @@ def verify_command(env, report, frameworks, python, since):
     from usagectl.verify import verify
 
     result = verify(parse_names(frameworks) or None, python=python, env=env,
-                    since=parse_time(since) if since else None)
+                    since=parse_since(since, env.now()) if since else None)
     report.data = result.as_dict()
     if not result.ok:
         report.exit_code = ExitCode.VERIFY_FAILED
