@@ -11,8 +11,8 @@ import sys
 import click
 
 from usagectl import __version__
-from usagectl.cli import (credentials, deletion, env, history, modes, preview, show_last, status,
-                          sync, verify)
+from usagectl.cli import (credentials, deletion, env, history, hook, modes, preview, show_last,
+                          status, sync, verify)
 from usagectl.context import Environment
 from usagectl.exitcodes import ExitCode
 
@@ -37,7 +37,7 @@ def main(ctx):
 
 for command in (status.status, modes.enable, modes.disable, modes.local, sync.sync_command,
                 env.env_command, show_last.show_last, preview.preview, verify.verify_command,
-                deletion.request_deletion, credentials.credentials, history.history):
+                hook.hook, deletion.request_deletion, credentials.credentials, history.history):
     main.add_command(command)
 
 
