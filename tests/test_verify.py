@@ -117,3 +117,41 @@ def test_python_api_for_framework_test_suites():
 
     sync.apply_all(env, Report("sync"), ["bacalhau"])
     assert verify(["bacalhau"], env=env).ok
+
+
+def _in_netns(argv, timeout=120):
+    """Run ``argv`` in a fresh network namespace with only loopback (skip if unavailable)."""
+    import shlex
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not available")
+    inner = "ip link set lo up 2>/dev/null; exec %s" % shlex.join(argv)
+    return subprocess.run(["unshare", "--net", "--map-root-user", "sh", "-c", inner],
+                          capture_output=True, text=True, timeout=timeout, env=dict(os.environ))
+
+
+@pytest.mark.netns
+def test_verify_run_blocks_and_reports_an_attempt_while_off(cli):
+    import sys
+
+    cli("disable")
+    post = ("import urllib.request\n"
+            "try:\n"
+            "    urllib.request.urlopen(urllib.request.Request('https://usage-stats.ray.io/', "
+            "data=b'{\"probe\": 1}'), timeout=5)\n"
+            "except OSError as exc:\n"
+            "    print('blocked:', exc)\n")
+    proc = _in_netns([sys.executable, "-m", "usagectl", "verify", "--json", "--timeout", "60", "--run",
+                      "--", sys.executable, "-c", post])
+    assert proc.returncode == 5, proc.stderr
+    run = json.loads(proc.stdout)["data"]["run"]
+    attempt = run["frameworks"]["ray"]["attempts"][0]
+    assert attempt["host"] == "usage-stats.ray.io" and attempt["payload_text"] == '{"probe": 1}'
+    assert run["frameworks"]["ray"]["failed"] is True
+    assert "blocked:" in proc.stderr  # the command's own output went to stderr, not into the JSON
+
+
+def test_verify_run_without_a_command_is_a_usage_error(cli):
+    result = cli("verify", "--run")
+    assert result.exit_code == 2 and "needs a command" in result.stderr

@@ -130,6 +130,8 @@ _STATUS_WORD = {"pass": "ok", "fail": "FAIL", "warn": "warn", "skip": "skip"}
 
 
 def verify(env, report):
+    if "run" in report.data:
+        return verify_run(env, report)
     from rich.table import Table
 
     data = report.data
@@ -148,3 +150,26 @@ def verify(env, report):
     counts = data["counts"]
     console.print("%d failed, %d warnings, %d passed, %d skipped (checked with %s)" % (
         counts["fail"], counts["warn"], counts["pass"], counts["skip"], safe_text(data["python"])))
+
+
+def verify_run(env, report):
+    run = report.data["run"]
+    out = []
+    status = "timed out" if run["timed_out"] else "exit status %s" % run["exit_status"]
+    out.append("Ran %s (%s)." % (" ".join(run["command"]), status))
+    if not run["frameworks"]:
+        out.append("No telemetry attempt toward a watched endpoint.")
+    for name, entry in sorted(run["frameworks"].items()):
+        verdict = "FAIL: consent is %s" % entry.get("consent") if entry.get("failed") else \
+            "consent is %s" % entry.get("consent")
+        out.append("%s: %d attempt(s) blocked, %s" % (name, len(entry["attempts"]), verdict))
+        for attempt in entry["attempts"]:
+            out.append("  %s %s:%s from %s (pid %s)" % (attempt["event"], attempt["host"], attempt["port"],
+                                                       attempt["argv0"], attempt["pid"]))
+            if attempt.get("payload_text") is not None:
+                out.append("    payload (%s bytes): %s" % (attempt["payload_size"], attempt["payload_text"]))
+            elif attempt.get("payload_note"):
+                out.append("    payload: %s" % attempt["payload_note"])
+    for note in run.get("notes", []):
+        out.append("note: " + note)
+    env.stdout.write("".join(safe_text(line) + "\n" for line in out))

@@ -4,6 +4,7 @@ import click
 
 from usagectl import render
 from usagectl.cli._common import framework_argument, json_option, parse_since, reporting
+from usagectl.errors import BadInput
 from usagectl.exitcodes import ExitCode
 
 
@@ -13,9 +14,14 @@ from usagectl.exitcodes import ExitCode
               help="The Python whose frameworks and runtime hook are checked (default: this one).")
 @click.option("--since", metavar="TIME",
               help="Ignore payloads recorded before TIME (30m, 2h, 7d, or ISO 8601).")
+@click.option("--run", "run_command", is_flag=True,
+              help="Run the command given after -- with every Python process in its tree watched; "
+                   "telemetry attempts are blocked before any packet leaves, and reported.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="With --run: stop the command (and its children) after SECONDS.")
 @json_option
 @reporting("verify", render.verify)
-def verify_command(env, report, frameworks, python, since):
+def verify_command(env, report, frameworks, python, since, run_command, timeout):
     """Check that every framework really honours the consent file.
 
     Compares the consent with each framework's own settings (as usagectl models them
@@ -23,7 +29,17 @@ def verify_command(env, report, frameworks, python, since):
     recorded after an opt-out, for environment values a framework would misread, for
     side channels a switch does not stop, and for a missing runtime hook. Exits 5
     when any check fails, so CI jobs can gate on it.
+
+    With --run (usagectl verify --run -- COMMAND [ARGS...]) it runs COMMAND instead,
+    blocking and recording every DNS lookup, connect or send toward a known telemetry
+    endpoint from any Python process in its tree; it exits 5 when an attempt happened
+    while consent was off for that framework.
     """
+    if run_command:
+        _run(env, report, frameworks, timeout)
+        return
+    if timeout is not None:
+        raise BadInput("--timeout goes with --run")
     from usagectl.modes import parse_names
     from usagectl.verify import verify
 
@@ -31,4 +47,24 @@ def verify_command(env, report, frameworks, python, since):
                     since=parse_since(since, env.now()) if since else None)
     report.data = result.as_dict()
     if not result.ok:
+        report.exit_code = ExitCode.VERIFY_FAILED
+
+
+def _run(env, report, argv, timeout):
+    import sys
+
+    from usagectl.watch.run import consent_decisions, run_watched
+
+    if not argv:
+        raise BadInput("--run needs a command: usagectl verify --run -- COMMAND [ARGS...]")
+    json_output = click.get_current_context().params.get("json_output")
+    # With --json, stdout carries the envelope alone: the command's output goes to stderr.
+    watch = run_watched(env, list(argv), timeout=timeout,
+                        stdout=sys.stderr if json_output else None)
+    decisions = consent_decisions(env, watch.frameworks())
+    offending = watch.failed_consent(decisions)
+    report.data = {"run": watch.as_dict(decisions)}
+    for warning in watch.warnings:
+        report.warn(warning)
+    if offending:
         report.exit_code = ExitCode.VERIFY_FAILED
