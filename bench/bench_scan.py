@@ -32,10 +32,7 @@ FIX = ROOT / "tests" / "fixtures"
 REAL_LOG = FIX / "parsl" / "runinfo" / "000" / "parsl.log"
 REAL_USAGE = FIX / "ray" / "enabled" / "session_2026-11-24_00-02-40_976526_5951" / "usage_stats.json"
 GIB = 1024 ** 3
-RUNNER = ("import sys\nfrom usagectl import cli\n"
-          "if 'show-last' not in cli.main.commands:\n"
-          "    from usagectl.cli import show_last\n    cli.main.add_command(show_last.show_last)\n"
-          "cli.run(sys.argv[1:])\n")
+RUNNER = "from usagectl.main import run; run()"
 
 
 def median_time(fn, repeat):

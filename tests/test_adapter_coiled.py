@@ -299,3 +299,25 @@ def test_native_state_does_not_import_dask():
 def test_side_channels_are_listed():
     names = [c["name"] for c in ADAPTER.side_channels(Environment(environ={}))]
     assert names == ["interactions", "config-forwarding"]
+
+
+def test_known_files_parse_to_what_a_yaml_parser_gives():
+    """The YAML-free fast path (status must stay quick) agrees with a real parse."""
+    import hashlib
+    import importlib.util
+
+    import yaml
+
+    from usagectl.adapters import coiled as adapter
+
+    assert adapter._known_tree(adapter.FILE_TEXT.encode()) == yaml.safe_load(adapter.FILE_TEXT)
+    spec = importlib.util.find_spec("coiled")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "coiled.yaml")
+    data = open(path, "rb").read()
+    known = adapter._known_tree(data)
+    if known is None:
+        pytest.skip("this coiled's coiled.yaml is not in KNOWN_PACKAGE_DEFAULTS (it is parsed)")
+    parsed = yaml.safe_load(data)
+    for dotted, _ in adapter.OFF_VALUES:
+        assert adapter.get(known, dotted) == adapter.get(parsed, dotted), dotted
+    assert hashlib.sha256(data).hexdigest() in adapter.KNOWN_PACKAGE_DEFAULTS

@@ -30,10 +30,8 @@ def _python(code, *args, input=None):
     return proc.stdout
 
 
-# `preview` is attached to the group by the lead; until then (and after, harmlessly) the
-# test entry point attaches it itself, then runs the real console-script path.
-_RUN = ("import sys; from usagectl.cli import main, run, preview; "
-        "main.add_command(preview.preview); run(sys.argv[1:])")
+# The real console-script entry point.
+_RUN = "from usagectl.main import run; run()"
 
 
 def run_preview(*args):

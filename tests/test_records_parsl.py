@@ -13,13 +13,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "parsl"
 LOG = FIXTURES / "runinfo" / "000" / "parsl.log"
 JSONLOG = FIXTURES / "runinfo" / "001" / "parsl.jsonlog"
 
-RUNNER = """import sys
-from usagectl import cli
-if "show-last" not in cli.main.commands:
-    from usagectl.cli import show_last
-    cli.main.add_command(show_last.show_last)
-cli.run(sys.argv[1:])
-"""
+from test_records_ray import RUNNER  # noqa: E402  (the real console-script entry point)
 
 
 def show_last(*args, timeout=60):

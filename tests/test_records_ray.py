@@ -17,13 +17,8 @@ ENABLED = FIXTURES / "enabled"
 SESSION = "session_2026-11-24_00-02-40_976526_5951"
 
 # Runs `usagectl show-last` whether or not the lead has registered the command yet.
-RUNNER = """import sys
-from usagectl import cli
-if "show-last" not in cli.main.commands:
-    from usagectl.cli import show_last
-    cli.main.add_command(show_last.show_last)
-cli.run(sys.argv[1:])
-"""
+#: The real console-script entry point, run as `python -c RUNNER show-last ...`.
+RUNNER = "from usagectl.main import run; run()"
 
 
 def show_last(*args, timeout=60):

@@ -78,7 +78,7 @@ def test_wheel_declares_the_console_script(wheel):
         text = archive.read("usagectl-%s.dist-info/entry_points.txt" % __version__).decode()
     parser = configparser.ConfigParser()
     parser.read_string(text)
-    assert parser["console_scripts"]["usagectl"] == "usagectl.cli:run"
+    assert parser["console_scripts"]["usagectl"] == "usagectl.main:run"
 
 
 # No test runs `pip install --prefix` on the wheel: with this checkout installed in

@@ -1,6 +1,6 @@
 """`python -m usagectl`"""
 
-from usagectl.cli import run
+from usagectl.main import run
 
 if __name__ == "__main__":
     run()

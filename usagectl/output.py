@@ -94,3 +94,36 @@ def console(env, stderr=False):
         width = 160
     return Console(file=stream, markup=False, emoji=False, highlight=False, soft_wrap=False,
                    width=width)
+
+
+def run_command(env, command_name, body, render=None, json_output=False, **params):
+    """Run ``body(env, report, **params)``, print its result, return the exit code.
+
+    Click-free, so the fast path (usagectl.cli.fast) and the click commands share it.
+    A UsagectlError or OSError becomes one line on stderr (and the envelope's error)
+    with its documented exit code; USAGECTL_DEBUG lets it raise instead.
+    """
+    from usagectl.errors import UsagectlError
+
+    report = Report(command_name)
+    try:
+        body(env, report, **params)
+    except UsagectlError as exc:
+        if env.debug:
+            raise
+        report.error = exc.as_dict()
+        report.exit_code = exc.exit_code
+    except OSError as exc:
+        # I/O trouble (a lock held too long, a read-only directory): one line, no traceback.
+        if env.debug:
+            raise
+        error = UsagectlError("%s: %s" % (exc.filename or "I/O", exc.strerror or exc),
+                              path=exc.filename)
+        report.error = error.as_dict()
+        report.exit_code = error.exit_code
+    if json_output:
+        emit_json(env, report)
+    elif report.error is None and render is not None:
+        render(env, report)
+    emit_messages(env, report)
+    return int(report.exit_code)

@@ -5,6 +5,7 @@ Built-in adapters are listed here by module; third-party ones come from the
 """
 
 import importlib
+import os
 
 from usagectl.consent import KNOWN_FRAMEWORKS
 
@@ -34,10 +35,41 @@ def all_adapters(include_third_party=True):
 _loaded = None
 
 
+def _declares_group():
+    """Does any installed distribution declare our entry-point group?
+
+    importlib.metadata.entry_points() costs ~25 ms (it parses every distribution's
+    metadata); this grep of entry_points.txt files costs a few and lets `status`
+    skip the real lookup when, as usual, no plug-in is installed.
+    """
+    import sys
+
+    marker = "[" + _ENTRY_POINT_GROUP + "]"
+    for directory in sys.path:
+        try:
+            entries = os.scandir(directory or ".")
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                if not entry.name.endswith((".dist-info", ".egg-info")):
+                    continue
+                try:
+                    with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8",
+                              errors="replace") as handle:
+                        if marker in handle.read():
+                            return True
+                except OSError:
+                    continue
+    return False
+
+
 def _third_party():
     global _loaded
     if _loaded is None:
         _loaded = {}
+        if not _declares_group():
+            return _loaded
         from importlib.metadata import entry_points
 
         for ep in entry_points(group=_ENTRY_POINT_GROUP):

@@ -138,12 +138,55 @@ def _safe_load(text):
     return yaml.safe_load(text)
 
 
+#: coiled.yaml files shipped by coiled releases that were read and checked (sha256 of the
+#: file -> the keys usagectl resolves), so `status` needs no YAML parser for them. Any other
+#: file is parsed; tests/test_adapter_coiled.py re-parses the installed one against this.
+KNOWN_PACKAGE_DEFAULTS = {
+    # coiled 1.135.6
+    "cfbd31ccd532d04f1bf18b75dad6189a32430e6a7e53ade8503eb571cbaee4dd": lambda: {"coiled": {
+        "analytics": {"disabled": False, "computation": {"code": {"transmit": True}},
+                      "profile": {"transmit": False}, "events": {"allow": ["*"]}},
+        "send-client-events": True}},
+}
+
+
+def _own_file_tree():
+    """What FILE_TEXT parses to (a fresh copy: callers merge into it)."""
+    tree = {}
+    for dotted, value in OFF_VALUES:
+        _assign(dotted.split("."), list(value) if isinstance(value, list) else value, tree)
+    return tree
+
+
+def _known_tree(data):
+    """The parsed form of a file whose exact bytes usagectl knows, else None."""
+    if data == FILE_TEXT.encode("utf-8"):
+        return _own_file_tree()
+    if len(data) < 65536:
+        import hashlib
+
+        known = KNOWN_PACKAGE_DEFAULTS.get(hashlib.sha256(data).hexdigest())
+        if known is not None:
+            return known()
+    return None
+
+
 def _load_file(path):
     try:
-        with open(path) as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError:
         return None  # dask ignores unreadable files
+    known = _known_tree(data)
+    if known is not None:
+        return known
+    try:
+        # dask opens files in text mode with the default encoding; do the same.
+        import locale
+
+        text = data.decode(locale.getpreferredencoding(False), "replace")
+    except LookupError:
+        text = data.decode("utf-8", "replace")
     try:
         config = _safe_load(text)
     except Exception as exc:

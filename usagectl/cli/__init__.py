@@ -5,16 +5,12 @@ modules (rich, tomlkit) inside their bodies, so `usagectl --help` and
 `usagectl status --json` stay fast.
 """
 
-import os
-import sys
-
 import click
 
 from usagectl import __version__
 from usagectl.cli import (credentials, deletion, env, history, hook, modes, preview, show_last,
                           status, sync, verify)
 from usagectl.context import Environment
-from usagectl.exitcodes import ExitCode
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -42,28 +38,7 @@ for command in (status.status, modes.enable, modes.disable, modes.local, sync.sy
 
 
 def run(argv=None):
-    """Console-script entry point: exit codes, Ctrl-C and unexpected errors handled here."""
-    debug = os.environ.get("USAGECTL_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
-    try:
-        code = main.main(args=argv, prog_name="usagectl", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
-        sys.stderr.write("\nusagectl: interrupted\n")
-        code = ExitCode.INTERRUPTED
-    except BrokenPipeError:
-        # Output piped into `head` and closed: not an error worth a traceback.
-        sys.stderr.close()
-        code = ExitCode.ERROR
-    except Exception as exc:
-        if debug:
-            raise
-        from usagectl.sanitize import safe_text
+    """Kept for callers of the old entry point; see usagectl.main.run."""
+    from usagectl.main import run as _run
 
-        sys.stderr.write("usagectl: error: %s: %s (set USAGECTL_DEBUG=1 for a traceback)\n"
-                         % (type(exc).__name__, safe_text(str(exc))))
-        code = ExitCode.ERROR
-    sys.exit(int(code or 0))
+    _run(argv)

@@ -7,7 +7,7 @@ import re
 import click
 
 from usagectl import output
-from usagectl.errors import BadInput, UsagectlError
+from usagectl.errors import BadInput
 from usagectl.exitcodes import ExitCode
 
 json_option = click.option("--json", "json_output", is_flag=True,
@@ -33,29 +33,8 @@ def reporting(command_name, render=None):
         @functools.wraps(body)
         def wrapper(json_output=False, **params):
             ctx = click.get_current_context()
-            env = ctx.obj
-            report = output.Report(command_name)
-            try:
-                body(env, report, **params)
-            except UsagectlError as exc:
-                if env.debug:
-                    raise
-                report.error = exc.as_dict()
-                report.exit_code = exc.exit_code
-            except OSError as exc:
-                # I/O trouble (a lock held too long, a read-only directory): one line, no traceback.
-                if env.debug:
-                    raise
-                error = UsagectlError("%s: %s" % (exc.filename or "I/O", exc.strerror or exc),
-                                      path=exc.filename)
-                report.error = error.as_dict()
-                report.exit_code = error.exit_code
-            if json_output:
-                output.emit_json(env, report)
-            elif report.error is None and render is not None:
-                render(env, report)
-            output.emit_messages(env, report)
-            ctx.exit(int(report.exit_code))
+            code = output.run_command(ctx.obj, command_name, body, render, json_output, **params)
+            ctx.exit(code)
 
         return wrapper
 

@@ -2,24 +2,20 @@
 
 import click
 
-from usagectl import decisions, render
-from usagectl.cli._common import exit_code_for_problems, framework_argument, json_option, reporting
+from usagectl import status as core
+from usagectl.cli._common import framework_argument, json_option, reporting
 
 
 @click.command("status")
 @framework_argument()
 @json_option
-@reporting("status", render.status)
+@reporting("status", core.render)
 def status(env, report, frameworks):
-    """Show each framework's effective telemetry mode and what decided it."""
-    snapshot = decisions.Snapshot(env)
-    decisions.warn_problems(report, snapshot)
-    report.data = {
-        "consent_file": snapshot.consent.path,
-        "consent_file_exists": snapshot.consent.exists,
-        "policy_file": snapshot.policy.path,
-        "policy_file_exists": snapshot.policy.exists,
-        "frameworks": decisions.status_rows(snapshot, frameworks),
-    }
-    decisions.warn_native(report, report.data["frameworks"])
-    report.exit_code = exit_code_for_problems(snapshot.problems())
+    """Show each framework's effective telemetry mode and what decided it.
+
+    Next to the consent file's intent it shows what each framework itself will do
+    (and which of its own settings decides that), whether the runtime hook is
+    installed, and DRIFT where a framework would do more than the consent allows.
+    Exit status 4 when the consent or policy file is damaged.
+    """
+    core.status(env, report, frameworks)
