@@ -234,3 +234,38 @@ def test_no_color_and_non_tty_output_has_no_escape_sequences(cli):
     for extra in ({}, {"NO_COLOR": "1"}):
         out = cli("status", env=extra)
         assert "\x1b" not in out.stdout and "\x1b" not in out.stderr
+
+
+@pytest.mark.parametrize("args", [("status", "--json"), ("status",), ("status", "ray", "--json"),
+                                  ("--version",)])
+def test_fast_path_prints_exactly_what_the_click_path_prints(cli, args):
+    cli("disable", "parsl")
+    fast = cli(*args)
+    slow = cli(*args, env={"USAGECTL_NO_FAST_PATH": "1"})
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
+
+
+def test_status_help_still_goes_through_click(cli):
+    result = cli("status", "--help")
+    assert result.exit_code == 0 and "Usage: usagectl status" in result.stdout
+
+
+def test_third_party_adapter_from_an_entry_point(cli, tmp_path):
+    site = tmp_path / "site"
+    dist = site / "toyfw_adapter-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toyfw-adapter\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[usagectl.adapters]\ntoyfw = toyfw_adapter:ADAPTER\n")
+    (site / "toyfw_adapter.py").write_text(
+        "from usagectl.adapters.base import Adapter\n"
+        "class Toy(Adapter):\n"
+        "    name = 'toyfw'\n    title = 'Toy'\n    own_default = 'on'\n"
+        "    def native_state(self, env):\n"
+        "        return {'mode': 'on', 'source': 'default', 'detail': 'always on', 'traps': []}\n"
+        "ADAPTER = Toy()\n")
+    env = {"PYTHONPATH": str(site)}
+    cli("disable", env=env)
+    result = cli("status", "--json", env=env)
+    toy = rows(result)["toyfw"]
+    assert toy["adapter"] is True and toy["title"] == "Toy" and toy["mode"] == "off"
+    assert toy["drift"] is True  # its own state says on

@@ -55,22 +55,34 @@ def _notes(row):
     return "; ".join(notes)
 
 
-def status(env, report):
-    from rich.table import Table
+def plain_table(headers, rows):
+    """Columns padded with spaces, no styling: for the views that must stay fast.
 
+    Cells must already be safe (safe_text): they are written as they are.
+    """
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+    lines = []
+    for row in [headers] + rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        lines.append("  ".join(cells).rstrip() + "\n")
+    return "".join(lines)
+
+
+def status(env, report):
+    # A plain table, not rich: `usagectl status` runs in prompts and scripts and must
+    # start fast (see docs/benchmarks.md); it has nothing to colour.
     data = report.data
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("FRAMEWORK", "CONSENT", "DECIDED BY", "SINCE", "FRAMEWORK'S OWN STATE", "HOOK", "NOTES"):
-        table.add_column(column, overflow="fold")
-    for row in data["frameworks"]:
-        table.add_row(*(safe_text(cell) for cell in (
-            row["framework"], _mode(row), row["decided_by"], when(row["since"]), _native(row),
-            _hook(row), _notes(row))))
-    console = output.console(env)
-    console.print(table)
+    rows = [[safe_text(cell) for cell in (
+        row["framework"], _mode(row), row["decided_by"], when(row["since"]), _native(row),
+        _hook(row), _notes(row))] for row in data["frameworks"]]
+    text = plain_table(["FRAMEWORK", "CONSENT", "DECIDED BY", "SINCE", "FRAMEWORK'S OWN STATE",
+                        "HOOK", "NOTES"], rows)
     if not data["consent_file_exists"]:
-        console.print("No consent file yet (%s): run `usagectl disable` or `usagectl enable` to "
-                      "make a choice." % safe_text(data["consent_file"]))
+        text += ("No consent file yet (%s): run `usagectl disable` or `usagectl enable` to make a "
+                 "choice.\n" % safe_text(data["consent_file"]))
+    env.stdout.write(text)
 
 
 def changes(env, report):
