@@ -230,7 +230,14 @@ def _load_toml(data, path):
     text, problem = _decode(data, path)
     if problem:
         return None, None, problem
-    import tomllib  # deferred: only paid for when a file exists
+    # The common files parse without importing tomllib (which costs more than Python's
+    # own start-up); anything outside that subset, errors included, goes to tomllib.
+    from usagectl import _minitoml
+
+    doc = _minitoml.loads(text)
+    if doc is not None:
+        return doc, text, None
+    import tomllib
 
     try:
         return tomllib.loads(text), text, None
