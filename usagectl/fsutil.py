@@ -8,7 +8,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 import time
 
 PRIVATE_FILE_MODE = 0o600
@@ -71,6 +70,8 @@ def atomic_write(path, data, new_mode=PRIVATE_FILE_MODE):
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
         mode = new_mode
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
                                dir=directory)
     try:

@@ -95,6 +95,16 @@ def _read_config(path):
         data = yamlfile.read_bytes(path)
         if data is None:
             return None, None
+        # Plain config files are read without importing ruamel.yaml (status must start
+        # fast); anything else, errors included, gets the full parser.
+        from usagectl import _miniyaml
+
+        try:
+            doc = _miniyaml.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            doc = None
+        if doc is not None:
+            return doc, None
         doc, _ = yamlfile.load_mapping(data, path)
         return doc, None
     except FrameworkFileDamaged as exc:
