@@ -100,10 +100,32 @@ def write_new_file(path, data, mode=PRIVATE_FILE_MODE):
     fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
-def backup_copy(path, data, stamp):
-    """Keep a byte-identical copy of a damaged file next to it; returns the backup's path."""
+def read_settings_file(path, kind):
+    """A settings file's bytes, or None when it does not exist.
+
+    Raises FrameworkFileDamaged (one line, naming the file) when it exists but can't be
+    read: such a file must never be treated as absent and overwritten.
+    """
+    from usagectl.errors import FrameworkFileDamaged
+
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except IsADirectoryError:
+        raise FrameworkFileDamaged("%s is a directory, not a %s file" % (path, kind), path=path)
+    except OSError as exc:
+        raise FrameworkFileDamaged("can't read %s (%s)" % (path, exc.strerror or exc), path=path)
+
+
+def backup_copy(path, data, when):
+    """Keep a byte-identical copy of a damaged file next to it; returns the backup's path.
+
+    The copy is named ``<file>.damaged-<UTC time>`` (``when``, a datetime).
+    """
     target = real_target(path)
-    base = "%s.damaged-%s" % (target, stamp)
+    base = "%s.damaged-%s" % (target, when.strftime("%Y%m%dT%H%M%SZ"))
     candidate, n = base, 1
     while True:
         try:

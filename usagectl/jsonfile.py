@@ -8,21 +8,7 @@ on purpose (``--repair`` keeps a byte-identical copy first).
 
 import json
 
-from usagectl import fsutil
 from usagectl.errors import FrameworkFileDamaged
-
-
-def read_bytes(path):
-    """The file's bytes, or None when it does not exist."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except IsADirectoryError:
-        raise FrameworkFileDamaged("%s is a directory, not a JSON file" % path, path=path)
-    except OSError as exc:
-        raise FrameworkFileDamaged("can't read %s (%s)" % (path, exc.strerror or exc), path=path)
 
 
 def parse_object(data, path, what="JSON"):
@@ -57,8 +43,3 @@ def parse_object(data, path, what="JSON"):
 def dumps_compact(obj):
     """Bytes as Python's ``json.dump(obj, f)`` writes them (Ray's own writer): no newline."""
     return json.dumps(obj).encode("ascii")
-
-
-def keep_damaged_copy(env, path, data):
-    """Back up a damaged file byte for byte before it is replaced; returns the copy's path."""
-    return fsutil.backup_copy(path, data, env.now().strftime("%Y%m%dT%H%M%SZ"))

@@ -4,12 +4,12 @@ from usagectl import output
 from usagectl.sanitize import safe_text
 
 
-def when(iso):
-    """'2026-11-23T23:53:08Z' -> '2026-11-23 23:53 UTC' (tables stay narrow)."""
+def when(iso, seconds=False, unknown="-"):
+    """'2026-11-23T23:53:08Z' -> '2026-11-23 23:53 UTC' (with ``seconds``, '... 23:53:08 UTC')."""
     if not iso:
-        return "-"
+        return unknown
     if iso.endswith("Z") and "T" in iso:
-        return iso[:16].replace("T", " ") + " UTC"
+        return iso[:19 if seconds else 16].replace("T", " ") + " UTC"
     return iso
 
 

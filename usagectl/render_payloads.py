@@ -19,11 +19,9 @@ OUTCOME_WORDS = {
 
 
 def when_text(iso):
-    if not iso:
-        return "time unknown"
-    if iso.endswith("Z") and "T" in iso:
-        return iso[:19].replace("T", " ") + " UTC"
-    return iso
+    from usagectl.render import when
+
+    return when(iso, seconds=True, unknown="time unknown")
 
 
 def pretty_body(payload):

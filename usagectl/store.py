@@ -6,7 +6,6 @@ writes a file that its own reader would call damaged.
 
 import datetime
 import json
-import os
 
 from usagectl import consent, fsutil
 from usagectl.errors import ConsentDamaged, UsagectlError
@@ -108,7 +107,7 @@ def set_modes(consent_path, history_path, targets, mode, level, command, repair=
                         hint="everything is treated as off; fix the file by hand, or add --repair "
                              "to keep a backup and start a fresh file",
                         path=consent_path, line=snapshot.problem.line)
-                backup = fsutil.backup_copy(consent_path, data, now.strftime("%Y%m%dT%H%M%SZ"))
+                backup = fsutil.backup_copy(consent_path, data, now)
                 doc = _new_document()
                 if DEFAULT_ENTRY not in targets:
                     # While damaged, the file meant "off for all": the repaired file keeps that.

@@ -15,19 +15,6 @@ from usagectl.errors import FrameworkFileDamaged
 _REPAIR_HINT = "fix it, or rerun with --repair (a copy is kept)"
 
 
-def read_bytes(path):
-    """The file's bytes, or None when it does not exist."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except IsADirectoryError:
-        raise FrameworkFileDamaged("%s is a directory, not a YAML file" % path, path=path)
-    except OSError as exc:
-        raise FrameworkFileDamaged("can't read %s (%s)" % (path, exc.strerror or exc), path=path)
-
-
 def _round_trip_yaml(indent=None):
     from ruamel.yaml import YAML
 
@@ -172,13 +159,6 @@ def write_checked(path, data, expect=None):
     from usagectl import fsutil
 
     return fsutil.atomic_write(path, data)
-
-
-def keep_damaged_copy(env, path, data):
-    """Back up a damaged file byte for byte before it is replaced; returns the copy's path."""
-    from usagectl import fsutil
-
-    return fsutil.backup_copy(path, data, env.now().strftime("%Y%m%dT%H%M%SZ"))
 
 
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0,

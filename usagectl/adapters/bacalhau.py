@@ -88,11 +88,11 @@ class _Conflict:
 
 def _read_config(path):
     """(doc or None, problem sentence or None). Never raises."""
-    from usagectl import yamlfile
+    from usagectl import fsutil, yamlfile
     from usagectl.errors import FrameworkFileDamaged
 
     try:
-        data = yamlfile.read_bytes(path)
+        data = fsutil.read_settings_file(path, "YAML")
         if data is None:
             return None, None
         # Plain config files are read without importing ruamel.yaml (status must start
@@ -210,6 +210,7 @@ class BacalhauAdapter(Adapter):
     # ------------------------------------------------------------------- apply
     def apply(self, env, decision, repair=False):
         from usagectl import fsutil, yamlfile
+        from usagectl.errors import FrameworkFileDamaged
 
         result = {"changed": [], "notes": [], "side_channels_closed": []}
         if decision.mode == "unset":
@@ -223,7 +224,7 @@ class BacalhauAdapter(Adapter):
         # existing directory (pkg/repo/fs.go: no repo.version means "uninitialised"). The
         # directory is created 0700, as it will hold keys.
         with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
-            data = yamlfile.read_bytes(path)
+            data = fsutil.read_settings_file(path, "YAML")
             indent = (4, 4, 0)  # what Go's yaml.v3 writes (bacalhau config set)
             if data is None:
                 doc = yamlfile.new_mapping()
@@ -232,10 +233,10 @@ class BacalhauAdapter(Adapter):
                 try:
                     doc, detected = yamlfile.load_mapping(data, path)
                     indent = detected or indent
-                except Exception:
+                except FrameworkFileDamaged:
                     if not repair:
                         raise
-                    backup = yamlfile.keep_damaged_copy(env, path, data)
+                    backup = fsutil.backup_copy(path, data, env.now())
                     result["notes"].append("%s was damaged; a byte-identical copy was kept at %s"
                                            % (path, backup))
                     doc = yamlfile.new_mapping()

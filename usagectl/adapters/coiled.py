@@ -427,7 +427,7 @@ class CoiledAdapter(Adapter):
             return result
         path = managed_file(env)
         with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
-            current = yamlfile.read_bytes(path)
+            current = fsutil.read_settings_file(path, "YAML")
             if decision.mode == "on":
                 if current is not None:
                     os.unlink(path)

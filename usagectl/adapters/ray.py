@@ -164,6 +164,7 @@ class RayAdapter(Adapter):
     # ------------------------------------------------------------------- apply
     def apply(self, env, decision, repair=False):
         from usagectl import fsutil, jsonfile
+        from usagectl.errors import FrameworkFileDamaged
 
         result = {"changed": [], "notes": [], "side_channels_closed": []}
         if decision.mode == "unset":
@@ -174,15 +175,15 @@ class RayAdapter(Adapter):
             result["notes"].append("%s is set but empty, so Ray has no config file to write" % CONFIG_PATH_VAR)
             return result
         with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
-            data = jsonfile.read_bytes(path)
+            data = fsutil.read_settings_file(path, "JSON")
             config = {}
             if data is not None:
                 try:
                     config = jsonfile.parse_object(data, path)
-                except Exception:
+                except FrameworkFileDamaged:
                     if not repair:
                         raise
-                    backup = jsonfile.keep_damaged_copy(env, path, data)
+                    backup = fsutil.backup_copy(path, data, env.now())
                     result["notes"].append("%s was damaged; a byte-identical copy was kept at %s"
                                            % (path, backup))
                     config = {}

@@ -113,8 +113,8 @@ def status(env, report):
     backend_problem = None
     rows = []
     for name in NAMES:
-        secret, source, problem = secrets.lookup(env.environ, name)
-        secret = None  # only whether it exists is reported
+        # Only where the secret would come from is reported, never the value.
+        _secret, source, problem = secrets.lookup(env.environ, name)
         backend_problem = backend_problem or problem
         rows.append({"name": name, "description": secrets.DESCRIPTIONS[name], "source": source,
                      "env_var": secrets.ENV_VARS[name]})
