@@ -6,8 +6,6 @@ change a decision (DO_NOT_TRACK, RAY_*, BACALHAU_*, DASK_*).
 """
 
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -69,40 +67,9 @@ def policy_file(env):
     return path
 
 
-class CLIResult:
-    def __init__(self, proc):
-        self.exit_code = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-
-    def json(self):
-        import json
-
-        return json.loads(self.stdout)
-
-    def __repr__(self):
-        return "CLIResult(exit=%d, stdout=%r, stderr=%r)" % (self.exit_code, self.stdout[-2000:],
-                                                              self.stderr[-2000:])
-
-
 @pytest.fixture
 def cli():
-    """Run the real `usagectl` in a subprocess with the isolated environment.
+    """Run the real `usagectl` in a subprocess with the isolated environment (see clirun.py)."""
+    from clirun import run_usagectl
 
-    A subprocess, not CliRunner: it exercises the console script's error handling,
-    stdout/stderr separation and exit codes exactly as a user sees them.
-    """
-
-    def run(*args, env=None, input=None, timeout=60):
-        environ = dict(os.environ)
-        if env:
-            for key, value in env.items():
-                if value is None:
-                    environ.pop(key, None)
-                else:
-                    environ[key] = value
-        proc = subprocess.run([sys.executable, "-m", "usagectl", *args], capture_output=True,
-                              text=True, env=environ, input=input, timeout=timeout)
-        return CLIResult(proc)
-
-    return run
+    return run_usagectl
