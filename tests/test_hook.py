@@ -259,8 +259,8 @@ def test_ray_off_overrides_its_own_config(tmp_path, cli, isolated_home, usagectl
     assert info["usagectl_importable_before"] is usagectl_importable
     assert info["usagectl_file"].startswith(os.path.join(REPO, "usagectl"))
     # Only the stdlib-only reader came along: no click, no CLI, no adapters.
-    assert info["usagectl_modules"] == ["usagectl", "usagectl._paths", "usagectl.consent",
-                                        "usagectl_hook_pth", "usagectl_hook_runtime"]
+    assert info["usagectl_modules"] == ["usagectl", "usagectl._minitoml", "usagectl._paths",
+                                        "usagectl.consent", "usagectl_hook_pth", "usagectl_hook_runtime"]
 
     # Control: the same interpreter without the hook lets Ray's own config win.
     assert run_hook_cli("uninstall", "--python", python).returncode == 0
@@ -492,3 +492,114 @@ def test_a_patch_that_fails_never_breaks_the_import(hooked, tmp_path):
     """, env={"PYTHONPATH": str(fake)})
     assert proc.stdout.split() == ["42", "SourceFileLoader"]  # real loader put back
     assert "usagectl hook: patching coiled.analytics failed" in proc.stderr
+
+
+# ---------------------------------------------------------------------------
+# The sent ledger: what hooked frameworks actually send
+
+
+class _Sink:
+    """A real HTTP server on 127.0.0.1 that keeps the bodies POSTed to it (bounded in time)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        bodies = self.bodies = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.server.timeout = 5
+        self.url = "http://127.0.0.1:%d/" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def sink():
+    server = _Sink()
+    yield server
+    server.close()
+
+
+RAY_REPORT = """
+    import sys
+    from ray._common.usage import usage_lib as u
+    if sys.argv[2] == "ping":
+        data = u.generate_disabled_report_data()
+    else:
+        data = u.UsageStatsToReport(schema_version="0.1", source="OSS", collect_timestamp_ms=1795478600000,
+                                    seq_number=1, session_id="cd" * 28, ray_version="2.60.0")
+    u.UsageReportClient().report_usage_data(sys.argv[1], data)
+"""
+
+
+def ledger_entries():
+    path = os.path.join(os.environ["USAGECTL_STATE_DIR"], "sent.jsonl")
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+@pytest.mark.frameworks
+def test_ray_report_sent_while_on_is_recorded_byte_for_byte(hooked, cli, sink):
+    import base64
+
+    cli("enable", "ray", "--consent-only")
+    run_py(hooked, RAY_REPORT, sink.url, "report")
+    [entry] = ledger_entries()
+    assert (entry["framework"], entry["outcome"], entry["destination"]) == ("ray", "sent", sink.url)
+    body = base64.b64decode(entry["body_base64"]) if entry.get("body_base64") else entry["body"].encode()
+    assert [body] == sink.bodies
+    shown = cli("show-last", "ray", "--json").json()["data"]["frameworks"][0]["payloads"][0]
+    assert (shown["origin"], shown["outcome"], shown["identifiers"]["session_id"]) == ("ledger", "sent", "cd" * 28)
+
+
+@pytest.mark.frameworks
+def test_rays_disabled_ping_is_recorded_and_verify_names_it(hooked, cli, sink):
+    cli("disable", "ray")
+    run_py(hooked, RAY_REPORT, sink.url, "ping")
+    [entry] = ledger_entries()
+    assert entry["outcome"] == "disabled-ping" and len(sink.bodies) == 1
+    payload = json.loads(sink.bodies[0])
+    assert payload["session_id"] is None and payload["schema_version"]
+    check = {c["check"]: c for c in cli("verify", "ray", "--json").json()["data"]["checks"]}
+    assert check["payloads-after-opt-out"]["status"] == "pass"
+    assert "1 disabled ping(s) seen" in check["payloads-after-opt-out"]["summary"]
+
+
+@pytest.mark.frameworks
+def test_ray_report_that_fails_is_recorded_as_failed(hooked, cli):
+    cli("enable", "ray", "--consent-only")
+    proc = run_py(hooked, RAY_REPORT, "http://127.0.0.1:9/", "report", check=False)
+    assert proc.returncode != 0  # Ray's own function raises; the hook doesn't swallow it
+    [entry] = ledger_entries()
+    assert entry["outcome"] == "failed" and "ConnectionError" in entry["reason"]
+
+
+@pytest.mark.frameworks
+@pytest.mark.netns
+def test_parsl_hand_over_is_recorded_with_its_outcome(hooked, cli, tmp_path):
+    assert cli("enable", "parsl", "--level", "1").exit_code == 0
+    log = parsl_log(hooked, tmp_path / "runinfo")
+    entries = [e for e in ledger_entries() if e["framework"] == "parsl"]
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["destination"] == "udp://tracking.parsl-project.org:50077"
+    # Parsl 2026.10.26 can't start its sender (issue #4038): failed, never "sent".
+    failed = "Usage tracking failed" in log
+    assert entry["outcome"] == ("failed" if failed else "logged-not-known-sent")
+    assert entry["identifiers"]["correlator"] in log

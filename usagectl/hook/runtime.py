@@ -27,6 +27,11 @@ What it does (facts checked against the installed sources, see ../shared/FRAMEWO
 - ``coiled.analytics``: ``register()`` and ``dask_setup()`` (what distributed's
   preloading calls for ``--preload coiled.analytics``) refuse, with one logged line,
   when the consent is off or local.
+
+And it keeps the record: every report Ray's dashboard POSTs (``UsageReportClient.
+report_usage_data``, the disabled ping included) and every message Parsl hands to its
+UDP sender go into usagectl's sent ledger with destination, exact body and outcome,
+which `usagectl show-last` and `usagectl verify` read.
 """
 
 import os
@@ -210,12 +215,59 @@ def _before_ray():
         os.environ[RAY_ENV_VAR] = "0"
 
 
+def _patch_ray_usage(module):
+    """Record every report Ray's dashboard sends (the disabled ping included) in the ledger.
+
+    Both the full report and the "disabled ping" go through
+    ``UsageReportClient.report_usage_data`` (usage_stats_head.py), which POSTs
+    ``json=asdict(data)``: requests encodes that with json.dumps(allow_nan=False), so
+    the recorded body is the exact bytes on the wire.
+    """
+    client = getattr(module, "UsageReportClient", None)
+    original = getattr(client, "report_usage_data", None)
+    if original is None or getattr(original, MARK, False):
+        return
+
+    def report_usage_data(self, url, data, *args, **kwargs):
+        body, identifiers = None, {}
+        try:
+            import dataclasses
+            import json
+
+            body = json.dumps(dataclasses.asdict(data), allow_nan=False).encode("utf-8")
+            if getattr(data, "session_id", None):
+                identifiers["session_id"] = data.session_id
+        except Exception:
+            pass
+        ping = getattr(data, "session_id", None) is None and getattr(data, "ray_version", None) is None
+        try:
+            result = original(self, url, data, *args, **kwargs)
+        except BaseException as exc:
+            _record("ray", url, body, "failed", "%s: %s" % (type(exc).__name__, exc), identifiers)
+            raise
+        _record("ray", url, body, "disabled-ping" if ping else "sent", None, identifiers)
+        return result
+
+    _copy_identity(report_usage_data, original)
+    client.report_usage_data = report_usage_data
+
+
+def _record(framework, destination, body, outcome, reason=None, identifiers=None):
+    """Append to usagectl's sent ledger; never raises into the framework."""
+    try:
+        _consent_reader().record_sent(framework, destination, body, outcome=outcome, reason=reason,
+                                      identifiers=identifiers)
+    except Exception:
+        pass
+
+
 # ---------------------------------------------------------------------------
 # Parsl
 
 
 def _patch_parsl(module):
     tracker = module.UsageTracker
+    _patch_parsl_send(tracker)
     original = tracker.check_tracking_level
     if getattr(original, MARK, False):
         return
@@ -236,6 +288,45 @@ def _patch_parsl(module):
     check_tracking_level.__wrapped__ = original
     setattr(check_tracking_level, MARK, True)
     tracker.check_tracking_level = check_tracking_level
+
+
+def _patch_parsl_send(tracker):
+    """Record what Parsl hands to its UDP sender in the ledger.
+
+    Parsl sends from a spawned process and logs failures only there, so usagectl can
+    know that a message was handed over ("logged-not-known-sent"), or that the
+    hand-over itself failed (in 2026.10.26 it always does: Parsl issue #4038).
+    """
+    original = getattr(tracker, "send_UDP_message", None)
+    if original is None or getattr(original, MARK, False):
+        return
+
+    def send_UDP_message(self, message, *args, **kwargs):
+        before = len(getattr(self, "procs", None) or ())
+        result = original(self, message, *args, **kwargs)
+        started = len(getattr(self, "procs", None) or ()) > before
+        identifiers = {}
+        try:
+            import json
+
+            sent = json.loads(bytes(message)[1:])
+            for key in ("correlator", "project_name"):
+                if sent.get(key):
+                    identifiers[key] = sent[key]
+        except Exception:
+            pass
+        destination = "udp://%s:%s" % (getattr(self, "domain_name", "?"), getattr(self, "UDP_PORT", "?"))
+        if started:
+            _record("parsl", destination, message, "logged-not-known-sent",
+                    "handed to Parsl's sender process, which reports no outcome", identifiers)
+        else:
+            _record("parsl", destination, message, "failed",
+                    "Parsl could not start its sender process ('Usage tracking failed' in parsl.log)",
+                    identifiers)
+        return result
+
+    _copy_identity(send_UDP_message, original)
+    tracker.send_UDP_message = send_UDP_message
 
 
 # ---------------------------------------------------------------------------
@@ -297,6 +388,7 @@ def _copy_identity(wrapper, original):
 #: Acted on before the module is imported.
 BEFORE = {"ray": _before_ray}
 #: Patched right after the module has run, before anyone can use it.
-AFTER = {"parsl.usage_tracking.usage": _patch_parsl, "coiled.analytics": _patch_coiled}
+AFTER = {"ray._common.usage.usage_lib": _patch_ray_usage, "parsl.usage_tracking.usage": _patch_parsl,
+         "coiled.analytics": _patch_coiled}
 #: Every name the .pth's finder hands over (the installer embeds this tuple).
 WATCHED = tuple(BEFORE) + tuple(AFTER)
