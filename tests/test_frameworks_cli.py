@@ -184,3 +184,14 @@ def test_env_output_makes_frameworks_off_in_a_fresh_shell(cli, tmp_path):
     assert "RAY_USAGE_STATS_ENABLED=0\n" in dotenv
     fish = cli("env", "--shell", "fish").stdout
     assert "set -gx RAY_USAGE_STATS_ENABLED '0'" in fish
+    powershell = cli("env", "--shell", "powershell").stdout
+    assert "$env:RAY_USAGE_STATS_ENABLED = '0'" in powershell
+    assert "$env:DASK_COILED__ANALYTICS__EVENTS__ALLOW = '[]'" in powershell
+    as_json = cli("env", "--json").json()["data"]
+    assert ["RAY_USAGE_STATS_ENABLED", "0"] in next(
+        f["variables"] for f in as_json["frameworks"] if f["framework"] == "ray")
+
+
+def test_env_without_a_choice_sets_nothing(cli):
+    out = cli("env").stdout
+    assert "export" not in out and "no choice recorded" in out

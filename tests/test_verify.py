@@ -131,25 +131,88 @@ def _in_netns(argv, timeout=120):
                           capture_output=True, text=True, timeout=timeout, env=dict(os.environ))
 
 
+RAY_OWN_REPORT = (
+    "from ray._common.usage import usage_lib as u\n"
+    "url = u._usage_stats_report_url()\n"
+    "assert url == 'https://usage-stats.ray.io/', url\n"
+    "try:\n"
+    "    u.UsageReportClient().report_usage_data(url, u.generate_disabled_report_data())\n"
+    "except Exception as exc:\n"
+    "    print('blocked:', type(exc).__name__)\n")
+
+
 @pytest.mark.netns
-def test_verify_run_blocks_and_reports_an_attempt_while_off(cli):
+def test_verify_run_blocks_rays_own_report_at_its_default_url(cli):
     import sys
 
+    pytest.importorskip("ray")
     cli("disable")
-    post = ("import urllib.request\n"
-            "try:\n"
-            "    urllib.request.urlopen(urllib.request.Request('https://usage-stats.ray.io/', "
-            "data=b'{\"probe\": 1}'), timeout=5)\n"
-            "except OSError as exc:\n"
-            "    print('blocked:', exc)\n")
-    proc = _in_netns([sys.executable, "-m", "usagectl", "verify", "--json", "--timeout", "60", "--run",
-                      "--", sys.executable, "-c", post])
+    proc = _in_netns([sys.executable, "-m", "usagectl", "verify", "--json", "--timeout", "90", "--run",
+                      "--", sys.executable, "-c", RAY_OWN_REPORT])
     assert proc.returncode == 5, proc.stderr
     run = json.loads(proc.stdout)["data"]["run"]
-    attempt = run["frameworks"]["ray"]["attempts"][0]
-    assert attempt["host"] == "usage-stats.ray.io" and attempt["payload_text"] == '{"probe": 1}'
+    [attempt] = run["frameworks"]["ray"]["attempts"]
+    assert attempt["host"] == "usage-stats.ray.io"
+    body = json.loads(attempt["payload_text"])  # the disabled ping, as Ray's own code built it
+    assert body["session_id"] is None and body["source"] and body["schema_version"]
     assert run["frameworks"]["ray"]["failed"] is True
     assert "blocked:" in proc.stderr  # the command's own output went to stderr, not into the JSON
+    human = _in_netns([sys.executable, "-m", "usagectl", "verify", "--timeout", "90", "--run", "--",
+                       sys.executable, "-c", RAY_OWN_REPORT])
+    assert human.returncode == 5 and "usage-stats.ray.io" in human.stdout
+    assert '"schema_version"' in human.stdout  # the body is shown
+
+
+PARSL_FLOW = """
+import sys
+import parsl
+from parsl.config import Config
+from parsl.executors.threads import ThreadPoolExecutor
+
+config = Config(executors=[ThreadPoolExecutor(max_threads=1, label="threads")], usage_tracking=3,
+                run_dir=sys.argv[1])
+
+@parsl.python_app
+def add(a, b):
+    return a + b
+
+with parsl.load(config):
+    assert add(1, 2).result(timeout=60) == 3
+"""
+
+
+@pytest.mark.netns
+def test_verify_run_of_a_hooked_parsl_workflow_while_off_sees_nothing(cli, tmp_path):
+    import sys
+
+    pytest.importorskip("parsl")
+    from test_hook import make_venv
+
+    python, _ = make_venv(tmp_path / "venv")
+    assert cli("hook", "install", "--python", python).exit_code == 0
+    cli("disable")
+    flow = tmp_path / "flow.py"
+    flow.write_text(PARSL_FLOW)
+    proc = _in_netns([sys.executable, "-m", "usagectl", "verify", "--json", "--timeout", "120", "--run",
+                      "--", python, str(flow), str(tmp_path / "runinfo")], timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = json.loads(proc.stdout)["data"]["run"]
+    assert run["attempt_count"] == 0 and run["exit_status"] == 0
+    log = next((tmp_path / "runinfo").glob("*/parsl.log")).read_text()
+    assert "Tracking level: 0" in log
+
+
+def test_missing_hook_warning_clears_after_hook_install(cli, tmp_path):
+    pytest.importorskip("parsl")
+    from test_hook import make_venv
+
+    python, _ = make_venv(tmp_path / "venv")
+    cli("disable")
+    before = checks(cli("verify", "parsl", "--python", python, "--json"))
+    assert before["runtime-hook"]["status"] == "warn"
+    assert cli("hook", "install", "--python", python).exit_code == 0
+    after = checks(cli("verify", "parsl", "--python", python, "--json"))
+    assert after["runtime-hook"]["status"] == "pass"
 
 
 def test_verify_run_without_a_command_is_a_usage_error(cli):
