@@ -55,7 +55,7 @@ def test_native_state_without_hook_is_code_default_off(env, site_dir, cli):
     assert cli("disable", "parsl").exit_code == 0
     state = ADAPTER.native_state(env)
     assert state["mode"] == "off"
-    assert state["source"] == "code (Config.usage_tracking), default 0"
+    assert state["source"] == "code:Config.usage_tracking"
     assert state["hook"]["installed"] is False
     assert state["effective"]["via"] == "code" and state["effective"]["mode"] == "unknown"
     assert state["traps"] == []

@@ -34,6 +34,8 @@ def _native(row):
         source = where.rstrip("/").rsplit("/", 1)[-1]
     elif kind == "env":
         source = "$" + where
+    elif kind == "code":
+        source = where
     return "%s (%s)" % (native["mode"], source) if source else native["mode"]
 
 

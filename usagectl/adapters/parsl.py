@@ -11,7 +11,7 @@ from usagectl.hook.installer import hook_installed
 
 __all__ = ["ADAPTER", "ParslAdapter", "hook_installed"]
 
-NATIVE_SOURCE = "code (Config.usage_tracking), default 0"
+NATIVE_SOURCE = "code:Config.usage_tracking"  # set in each script; Parsl's default is 0
 
 
 class ParslAdapter(Adapter):
