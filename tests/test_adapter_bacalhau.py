@@ -12,26 +12,14 @@ import pytest
 import yaml as pyyaml
 
 from usagectl.adapters import bacalhau as bacalhau_adapter
-from usagectl.consent import Decision
-from usagectl.context import Environment
 from usagectl.errors import FrameworkFileDamaged
+from helpers import decision_for, make_env
 
 ADAPTER = bacalhau_adapter.ADAPTER
 
 
 def decision(mode):
-    return Decision("bacalhau", mode, 0 if mode == "off" else None, "consent:framework", "test")
-
-
-def make_env(home, **extra):
-    environ = dict(os.environ)
-    environ["HOME"] = str(home)
-    for key, value in extra.items():
-        if value is None:
-            environ.pop(key, None)
-        else:
-            environ[key] = value
-    return Environment(environ=environ, argv=[])
+    return decision_for("bacalhau", mode)
 
 
 def ci_get(mapping, *names):

@@ -8,8 +8,9 @@ import sys
 import pytest
 
 from usagectl.adapters import coiled as coiled_adapter
-from usagectl.consent import Decision
 from usagectl.context import Environment
+
+from helpers import decision_for, make_env
 
 pytestmark = pytest.mark.frameworks
 
@@ -64,18 +65,7 @@ def dask_table(environs):
 
 
 def decision(mode):
-    return Decision("coiled", mode, 0 if mode == "off" else None, "consent:framework", "test")
-
-
-def make_env(home, **extra):
-    environ = dict(os.environ)
-    environ["HOME"] = str(home)
-    for key, value in extra.items():
-        if value is None:
-            environ.pop(key, None)
-        else:
-            environ[key] = value
-    return Environment(environ=environ, argv=[])
+    return decision_for("coiled", mode)
 
 
 COILED_YAML_ALL_TRUE = """\
@@ -297,7 +287,7 @@ def test_native_state_does_not_import_dask():
 
 
 def test_side_channels_are_listed():
-    names = [c["name"] for c in ADAPTER.side_channels(Environment(environ={}))]
+    names = [c["name"] for c in ADAPTER.side_channels(Environment(environ={}, argv=[]))]
     assert names == ["interactions", "config-forwarding"]
 
 

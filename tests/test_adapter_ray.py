@@ -8,9 +8,10 @@ import sys
 import pytest
 
 from usagectl.adapters import ray as ray_adapter
-from usagectl.consent import Decision
-from usagectl.context import Environment
 from usagectl.errors import FrameworkFileDamaged
+from usagectl.context import Environment
+
+from helpers import decision_for, make_env
 
 pytestmark = pytest.mark.frameworks
 
@@ -45,18 +46,7 @@ def ray_judge(environs):
 
 
 def decision(mode):
-    return Decision("ray", mode, 0 if mode == "off" else None, "consent:framework", "test")
-
-
-def make_env(home, **extra):
-    environ = dict(os.environ)
-    environ["HOME"] = str(home)
-    for key, value in extra.items():
-        if value is None:
-            environ.pop(key, None)
-        else:
-            environ[key] = value
-    return Environment(environ=environ, argv=[])
+    return decision_for("ray", mode)
 
 
 def model_answer(state):
@@ -263,5 +253,5 @@ def test_native_state_does_not_import_ray(tmp_path):
 
 
 def test_side_channels_name_the_disabled_ping():
-    names = [c["name"] for c in ADAPTER.side_channels(Environment(environ={}))]
+    names = [c["name"] for c in ADAPTER.side_channels(Environment(environ={}, argv=[]))]
     assert "disabled-ping" in names
