@@ -109,8 +109,10 @@ def add_native_truth(env, row, hook):
     row["drift"] = False
     row["traps"] = []
     row["hook"] = None
+    row["installed_here"] = None
     if adapter is None:
         return
+    row["installed_here"] = adapter.installed_here(env)
     try:
         native = adapter.native_state(env)
     except Exception as exc:  # one framework's odd file must not hide the others
@@ -118,7 +120,8 @@ def add_native_truth(env, row, hook):
                   "traps": []}
     row["native"] = {k: native.get(k) for k in ("mode", "source", "detail")}
     row["traps"] = list(native.get("traps") or [])
-    if row["framework"] in HOOKED_FRAMEWORKS and hook is not None:
+    if row["framework"] in HOOKED_FRAMEWORKS and hook is not None and row["installed_here"]:
+        # Only where this Python has the framework: elsewhere the hook here decides nothing.
         row["hook"] = bool(hook.get("installed"))
     row["drift"] = is_drift(row["mode"], native.get("mode"))
     if row["drift"]:

@@ -46,6 +46,8 @@ def _hook(row):
 
 def _notes(row):
     notes = []
+    if row.get("installed_here") is False:
+        notes.append("not installed here")
     if row.get("drift"):
         notes.append("DRIFT")
     if row.get("traps"):

@@ -146,6 +146,7 @@ class BacalhauAdapter(Adapter):
     own_default = "on"
     own_default_note = "Bacalhau orchestrators send analytics unless DisableAnalytics is true"
     endpoints = ("t.bacalhau.org", "get.bacalhau.org")
+    program = "bacalhau"
 
     # ------------------------------------------------------------------ detect
     def detect(self, env):

@@ -22,10 +22,31 @@ class Adapter:
     has_levels = False
     #: Hosts the framework sends telemetry to; verify --run blocks them.
     endpoints = ()
+    #: The Python package to look for, or the program on PATH (for `installed_here`).
+    python_package = None
+    program = None
 
     def detect(self, env):
         """Is the framework installed, and which of its files exist? -> dict."""
         return {"installed": None, "version": None, "files": []}
+
+    def installed_here(self, env):
+        """Cheaply: can this Python import the framework (or is its program on PATH)?
+
+        None when the adapter names neither. Cheap enough for `status`, unlike detect().
+        """
+        if self.python_package:
+            import importlib.util
+
+            try:
+                return importlib.util.find_spec(self.python_package) is not None
+            except (ImportError, ValueError):
+                return False
+        if self.program:
+            import shutil
+
+            return shutil.which(self.program, path=env.environ.get("PATH")) is not None
+        return None
 
     def native_state(self, env):
         """What the framework itself will decide, and which of its sources decided it.

@@ -376,6 +376,7 @@ class CoiledAdapter(Adapter):
     own_default = "on"
     own_default_note = "Coiled-managed clusters collect analytics; self-managed ones only when registered"
     endpoints = ("cloud.coiled.io",)
+    python_package = "coiled"
 
     # ------------------------------------------------------------------ detect
     def detect(self, env):

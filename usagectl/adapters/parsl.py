@@ -21,6 +21,7 @@ class ParslAdapter(Adapter):
     own_default_note = "Parsl tracks usage only when Config(usage_tracking=...) asks for it"
     has_levels = True
     endpoints = ("tracking.parsl-project.org",)
+    python_package = "parsl"
 
     def detect(self, env):
         from importlib.metadata import PackageNotFoundError, version

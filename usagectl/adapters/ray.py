@@ -93,6 +93,7 @@ class RayAdapter(Adapter):
     own_default = "on"
     own_default_note = "Ray reports usage stats unless told not to"
     endpoints = ("usage-stats.ray.io",)
+    python_package = "ray"
 
     # ------------------------------------------------------------------ detect
     def detect(self, env):
