@@ -269,3 +269,12 @@ def test_third_party_adapter_from_an_entry_point(cli, tmp_path):
     toy = rows(result)["toyfw"]
     assert toy["adapter"] is True and toy["title"] == "Toy" and toy["mode"] == "off"
     assert toy["drift"] is True  # its own state says on
+
+
+def test_an_entry_spelled_in_another_case_is_updated_not_duplicated(cli, consent_file):
+    consent_file.parent.mkdir(parents=True, exist_ok=True)
+    consent_file.write_text('schema = 1\n[frameworks.RAY]\nmode = "on"  # typed by hand\n')
+    assert cli("disable", "ray").exit_code == 0
+    text = consent_file.read_text()
+    assert text.lower().count("[frameworks.ray]") == 1 and "[frameworks.RAY]" in text
+    assert rows(cli("status", "--json"))["ray"]["mode"] == "off"
