@@ -123,11 +123,7 @@ def history(env, report):
     if not entries:
         env.stdout.write("No changes recorded yet (%s).\n" % safe_text(report.data["history_file"]))
         return
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("WHEN", "ENTRY", "CHANGE", "COMMAND"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for record in entries:
         if record.get("event") == "repair":
             entry, change = "-", "repaired; backup %s" % record.get("backup")
@@ -137,9 +133,9 @@ def history(env, report):
             if record.get("level") is not None:
                 new = "%s (level <= %s)" % (new, record["level"])
             change = "%s -> %s" % (record.get("from") or "unset", new)
-        table.add_row(*(safe_text(cell) for cell in (
-            when(record.get("time")), entry, change, record.get("command", ""))))
-    output.console(env).print(table)
+        rows.append([safe_text(cell) for cell in (when(record.get("time")), entry, change,
+                                                  record.get("command", ""))])
+    env.stdout.write(plain_table(["WHEN", "ENTRY", "CHANGE", "COMMAND"], rows))
 
 
 _STATUS_WORD = {"pass": "ok", "fail": "FAIL", "warn": "warn", "skip": "skip"}
