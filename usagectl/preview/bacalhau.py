@@ -78,12 +78,8 @@ def _go_os():
 
 
 def preview(env, decision, native, level=None):
-    effective, based_on = result.combine(decision, native.get("mode"))
-    item = result.new("bacalhau", TITLE, decision, native, based_on, effective)
-    note = result.mismatch_note(decision, native, TITLE,
-                                "`usagectl disable bacalhau` sets DisableAnalytics")
-    if note:
-        item["notes"].append(note)
+    item, effective = result.start("bacalhau", TITLE, decision, native,
+                                   "`usagectl disable bacalhau` sets DisableAnalytics")
     item["transport"] = "otlp-grpc"
     item["destination"] = DESTINATION
     item["when"] = "while `bacalhau serve` runs as an orchestrator, on each job and execution event"

@@ -46,8 +46,9 @@ def leaves(value, test):
 
 
 def preview(env, decision, native, level=None):
-    effective, based_on = result.combine(decision, native.get("mode"))
-    item = result.new("coiled", TITLE, decision, native, based_on, effective)
+    item, effective = result.start("coiled", TITLE, decision, native,
+                                   "`usagectl disable coiled` writes zz-usagectl.yaml in the dask "
+                                   "config dir")
     item["transport"] = "https"
     item["destination"] = DESTINATION
     item["kind"] = "config-keys"

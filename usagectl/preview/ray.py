@@ -22,12 +22,8 @@ _DASHBOARD_LOG_HEAD = 256 * 1024
 
 
 def preview(env, decision, native, level=None):
-    effective, based_on = result.combine(decision, native.get("mode"))
-    item = result.new("ray", TITLE, decision, native, based_on, effective)
-    note = result.mismatch_note(decision, native, TITLE,
-                                "`usagectl disable ray` writes ~/.ray/config.json")
-    if note:
-        item["notes"].append(note)
+    item, effective = result.start("ray", TITLE, decision, native,
+                                   "`usagectl disable ray` writes ~/.ray/config.json")
     item["transport"] = "http-post"
     probe = probes.run(env, "ray")
     if effective == "off":

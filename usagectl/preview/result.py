@@ -78,3 +78,14 @@ def mismatch_note(decision, native, framework_title, apply_hint):
                 % (framework_title, native.get("detail") or native.get("source"), apply_hint,
                    framework_title))
     return None
+
+
+def start(framework, title, decision, native, apply_hint):
+    """The preview item for a framework whose effective state follows combine(), with the
+    note that says so when its own settings don't yet honour the consent."""
+    effective, based_on = combine(decision, native.get("mode"))
+    item = new(framework, title, decision, native, based_on, effective)
+    note = mismatch_note(decision, native, title, apply_hint)
+    if note:
+        item["notes"].append(note)
+    return item, effective
