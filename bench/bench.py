@@ -80,7 +80,7 @@ COMPONENTS = [
          ["{python}", "-c", "import rich.console, rich.table"]),
     Case("entry-points", "importlib.metadata.entry_points(group=...)",
          ["{python}", "-c",
-          "import importlib.metadata as m; m.entry_points(group='usagectl.adapters')"]),
+          "import importlib.metadata as m; m.entry_points(group='usagectl.frameworks')"]),
     Case("pyyaml", "import yaml (PyYAML)", ["{python}", "-c", "import yaml"]),
 ]
 

@@ -25,8 +25,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from usagectl.context import Environment  # noqa: E402
-from usagectl.records import parsl_log, ray_sessions  # noqa: E402
+from usagectl.core.environment import Environment  # noqa: E402
+from usagectl.frameworks.parsl import records as parsl_log
+from usagectl.frameworks.ray import records as ray_sessions  # noqa: E402
 
 FIX = ROOT / "tests" / "fixtures"
 REAL_LOG = FIX / "parsl" / "runinfo" / "000" / "parsl.log"

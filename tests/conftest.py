@@ -6,10 +6,14 @@ change a decision (DO_NOT_TRACK, RAY_*, BACALHAU_*, DASK_*).
 """
 
 import os
+import sys
 
 import pytest
 
-from usagectl.context import Environment
+# Development tools that are not part of the installed package (tools/docgen.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
+
+from usagectl.core.environment import Environment
 
 _CLEARED_PREFIXES = ("RAY_", "BACALHAU_", "DASK_", "COILED_", "USAGECTL_", "PARSL_")
 _CLEARED = ("DO_NOT_TRACK", "NO_COLOR", "FORCE_COLOR", "PYTHONPATH")

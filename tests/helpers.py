@@ -3,7 +3,7 @@
 from clirun import environment
 
 from usagectl.consent import Decision
-from usagectl.context import Environment
+from usagectl.core.environment import Environment
 
 
 def make_env(home, **extra):

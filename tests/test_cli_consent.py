@@ -257,7 +257,7 @@ def test_third_party_adapter_from_an_entry_point(cli, tmp_path):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toyfw-adapter\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[usagectl.adapters]\ntoyfw = toyfw_adapter:ADAPTER\n")
     (site / "toyfw_adapter.py").write_text(
-        "from usagectl.adapters.base import Adapter\n"
+        "from usagectl.frameworks.base import Adapter\n"
         "class Toy(Adapter):\n"
         "    name = 'toyfw'\n    title = 'Toy'\n    own_default = 'on'\n"
         "    def native_state(self, env):\n"

@@ -7,7 +7,8 @@ what other processes observe.
 import multiprocessing
 import os
 
-from usagectl import consent, store
+from usagectl import consent
+from usagectl.core import store
 
 PROCESSES = 8
 TOGGLES = 200

@@ -1,6 +1,6 @@
 """The committed man pages and completions are exactly what the click app generates.
 
-When a command or a help text changes, regenerate with `python -m usagectl.docgen --write`
+When a command or a help text changes, regenerate with `python tools/docgen.py --write`
 and commit man/ and completions/.
 """
 
@@ -12,10 +12,10 @@ import sys
 import click
 import pytest
 
-from usagectl import docgen
+import docgen
 
 ROOT = docgen.repository_root()
-REGENERATE = "run `python -m usagectl.docgen --write` and commit man/ and completions/"
+REGENERATE = "run `python tools/docgen.py --write` and commit man/ and completions/"
 
 
 def all_commands():
@@ -64,7 +64,7 @@ def test_every_command_has_help_text_and_a_committed_page(path, ctx):
 
 
 def test_main_page_lists_commands_environment_and_exit_codes():
-    from usagectl.exitcodes import ExitCode
+    from usagectl.core.exitcodes import ExitCode
 
     text = docgen.render_man_pages()[os.path.join(docgen.MAN_DIR, "usagectl.1")]
     for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "ENVIRONMENT", "FILES",
@@ -173,7 +173,7 @@ def test_pages_render_without_troff_warnings(app):
 # The command line of docgen itself -------------------------------------------------
 
 def run_docgen(*args):
-    return subprocess.run([sys.executable, "-m", "usagectl.docgen", *args], capture_output=True,
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "docgen.py"), *args], capture_output=True,
                           text=True, timeout=60)
 
 
@@ -181,7 +181,7 @@ def test_check_and_write_in_a_fresh_tree(tmp_path):
     proc = run_docgen("--check", "--root", str(tmp_path))
     assert proc.returncode == 1
     assert "stale: man/man1/usagectl.1 (missing)" in proc.stderr
-    assert "python -m usagectl.docgen --write" in proc.stderr
+    assert "python tools/docgen.py --write" in proc.stderr
 
     obsolete = tmp_path / "man" / "man1" / "usagectl-gone.1"
     obsolete.parent.mkdir(parents=True)

@@ -19,7 +19,7 @@ PARSL_LOG = Path(__file__).parent / "fixtures" / "parsl" / "runinfo" / "000" / "
 WRITER = """
 import json, os, sys, time
 from ray._common.usage import usage_lib as u
-from usagectl.records.ledger import record_sent
+from usagectl._ledger import record_sent
 args = json.loads(sys.argv[1])
 def done(what):
     print(json.dumps({"what": what, "at": time.time()}), flush=True)

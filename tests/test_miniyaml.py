@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from usagectl import _miniyaml
+from usagectl.core import miniyaml as _miniyaml
 
 
 def _ruamel(text):

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from usagectl import preview as previews
-from usagectl.context import Environment
-from usagectl.preview import parsl as parsl_preview
+from usagectl.core.environment import Environment
+from usagectl.frameworks.parsl import preview as parsl_preview
 
 pytestmark = pytest.mark.frameworks
 
@@ -240,11 +240,16 @@ def test_parsl_level_option_without_cap(env):
 
 def test_parsl_off_with_and_without_hook(env, monkeypatch):
     write_consent(env, '[frameworks.parsl]\nmode = "off"\n')
-    monkeypatch.setattr(parsl_preview, "hook_installed", lambda: False)
+    from usagectl.hook import state
+
+    absent = {"installed": False, "ours": False, "runtime_exists": None, "current": False,
+              "path": "/site/usagectl-hook.pth"}
+    monkeypatch.setattr(state, "hook_installed", lambda env: absent)
     item = previews.preview(Environment(), "parsl")
     assert item["effective"] == "off" and item["will_send"] is None
     assert any("hook is not installed" in note for note in item["notes"])
-    monkeypatch.setattr(parsl_preview, "hook_installed", lambda: True)
+    present = dict(absent, installed=True, ours=True, runtime_exists=True, current=True)
+    monkeypatch.setattr(state, "hook_installed", lambda env: present)
     item = previews.preview(Environment(), "parsl")
     assert item["will_send"] is False
     assert [m["level"] for m in item["messages"]] == [1, 2, 3]  # what would go without the hook

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from usagectl.records import parsl_log
+from usagectl.frameworks.parsl import records as parsl_log
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parsl"
 LOG = FIXTURES / "runinfo" / "000" / "parsl.log"

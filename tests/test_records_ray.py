@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from usagectl.records import ray_sessions
+from usagectl.frameworks.ray import records as ray_sessions
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ray"
 ENABLED = FIXTURES / "enabled"

@@ -10,7 +10,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(__file__))
 from test_records_ray import ENABLED, SESSION, show_last  # noqa: E402
 
-from usagectl.records import ledger  # noqa: E402
+from usagectl import _ledger as ledger  # noqa: E402
 
 PARSL_RUNINFO = Path(__file__).parent / "fixtures" / "parsl" / "runinfo"
 
@@ -102,12 +102,11 @@ def test_raw_refuses_json_and_many():
 
 
 def test_ledger_module_is_stdlib_only():
-    code = ("import sys; before = set(sys.modules); import usagectl.records.ledger; "
+    code = ("import sys; before = set(sys.modules); import usagectl._ledger; "
             "new = set(sys.modules) - before; "
             "print('\\n'.join(sorted(m for m in new if m.split('.')[0] not in sys.stdlib_module_names)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert set(out.stdout.split()) == {"usagectl", "usagectl._paths", "usagectl.records",
-                                       "usagectl.records.ledger"}
+    assert set(out.stdout.split()) == {"usagectl", "usagectl._paths", "usagectl._ledger"}
 
 
 def test_record_sent_never_raises(tmp_path):
@@ -120,7 +119,7 @@ def test_record_sent_never_raises(tmp_path):
 
 def test_concurrent_record_sent_from_processes(tmp_path):
     path = tmp_path / "state" / "sent.jsonl"
-    code = ("import sys; from usagectl.records.ledger import record_sent\n"
+    code = ("import sys; from usagectl._ledger import record_sent\n"
             "for i in range(50): assert record_sent('parsl', 'd', ('p%s-%d' % (sys.argv[1], i)).encode() * 200,"
             " 'sent', path=sys.argv[2])")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(n), str(path)]) for n in range(4)]

@@ -5,7 +5,8 @@ import datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from usagectl import consent, store
+from usagectl import consent
+from usagectl.core import store
 
 TARGETS = [None, "ray", "parsl", "my-tool", "Coiled"]
 step = st.tuples(st.sampled_from(TARGETS), st.sampled_from(consent.MODES),

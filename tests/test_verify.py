@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from usagectl import consent
-from usagectl.context import Environment
+from usagectl.core.environment import Environment
 from usagectl.verify import verify
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -106,13 +106,13 @@ def test_side_channels_are_warnings_not_failures(cli):
 
 def test_python_api_for_framework_test_suites():
     env = Environment()
-    from usagectl import store
+    from usagectl.core import store
 
     store.set_modes(env.consent_path, env.history_path, ["bacalhau"], "off", None, "test")
     result = verify(["bacalhau"], env=env)
     assert not result.ok  # bacalhau's own file still says on: nobody ran sync
     assert [c.name for c in result.failures()] == ["settings"]
-    from usagectl import sync
+    from usagectl.commands import sync
     from usagectl.output import Report
 
     sync.apply_all(env, Report("sync"), ["bacalhau"])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from usagectl.errors import BadInput
+from usagectl.core.errors import BadInput
 from usagectl.watch import audit, endpoints
 from usagectl.watch.run import SITECUSTOMIZE_DIR, consent_decisions, run_watched
 
@@ -115,7 +115,7 @@ def _add_configured_endpoints(consent_file, entries):
 
 
 def test_endpoints_come_from_every_adapter_and_the_consent_file(env, cli, consent_file):
-    from usagectl.adapters import all_adapters
+    from usagectl import frameworks
 
     assert cli("disable").exit_code == 0
     _add_configured_endpoints(consent_file, ["Telemetry.Example.com.", "collector.example.org:4317",
@@ -123,7 +123,7 @@ def test_endpoints_come_from_every_adapter_and_the_consent_file(env, cli, consen
     found, warnings = endpoints.collect(env)
     assert warnings == []
     pairs = {(e.host, e.port): e.framework for e in found}
-    for adapter in all_adapters():
+    for adapter in frameworks.all():
         for entry in adapter.endpoints:
             assert pairs[endpoints.parse_entry(entry)] == adapter.name
     # The list, all present and attributed.

@@ -13,7 +13,9 @@ import zipfile
 
 import pytest
 
-from usagectl import __version__, docgen
+import docgen
+
+from usagectl import __version__
 
 ROOT = docgen.repository_root()
 DATA = "usagectl-%s.data/data/" % __version__

@@ -523,7 +523,7 @@ def record_sent(framework, destination, body, outcome="sent", reason=None, when=
     ledger. Returns True when recorded; never raises.
     """
     try:
-        from usagectl.records.ledger import record_sent as _record
+        from usagectl._ledger import record_sent as _record
 
         return _record(framework, destination, body, outcome=outcome, reason=reason, when=when,
                        identifiers=identifiers)

@@ -10,7 +10,7 @@ command body and output code; a test checks that they print the same.
 import os
 import sys
 
-from usagectl.exitcodes import ExitCode
+from usagectl.core.exitcodes import ExitCode
 
 
 def _debug():
@@ -31,11 +31,13 @@ def fast_path(argv):
         # Only the plain forms: any other option (-h, --, a typo) is click's to parse.
         if any(arg.startswith("-") and arg != "--json" for arg in rest):
             return None
-        from usagectl import output, status
-        from usagectl.context import Environment
+        from usagectl import output
+        from usagectl.commands import status
+        from usagectl.core.environment import Environment
+        from usagectl.output import views
 
         names = tuple(arg for arg in rest if arg != "--json")
-        return output.run_command(Environment(argv=argv), "status", status.status, status.render,
+        return output.run_command(Environment(argv=argv), "status", status.status, views.status,
                                   json_output="--json" in rest, frameworks=names)
     return None
 
@@ -56,7 +58,7 @@ def run(argv=None):
     except Exception as exc:
         if _debug():
             raise
-        from usagectl.sanitize import safe_text
+        from usagectl.core.sanitize import safe_text
 
         sys.stderr.write("usagectl: error: %s: %s (set USAGECTL_DEBUG=1 for a traceback)\n"
                          % (type(exc).__name__, safe_text(str(exc))))

@@ -10,7 +10,7 @@ import click
 from usagectl import __version__
 from usagectl.cli import (credentials, deletion, env, history, hook, modes, preview, show_last,
                           status, sync, verify)
-from usagectl.context import Environment
+from usagectl.core.environment import Environment
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

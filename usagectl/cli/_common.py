@@ -7,8 +7,8 @@ import re
 import click
 
 from usagectl import output
-from usagectl.errors import BadInput
-from usagectl.exitcodes import ExitCode
+from usagectl.core.errors import BadInput
+from usagectl.core.exitcodes import ExitCode
 
 json_option = click.option("--json", "json_output", is_flag=True,
                            help="Print one JSON envelope on stdout (docs/json-output.md).")

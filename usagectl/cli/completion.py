@@ -4,9 +4,10 @@
 def complete_framework(ctx, param, incomplete):
     from click.shell_completion import CompletionItem
 
-    from usagectl import adapters, consent
+    from usagectl import consent
+    from usagectl import frameworks as registry
 
-    names = list(adapters.builtin_names())
+    names = list(registry.names())
     try:
         names.extend(n for n in consent.read_consent().frameworks if n not in names)
     except Exception:

@@ -10,8 +10,9 @@ import sys
 import click
 
 from usagectl.cli._common import json_option, reporting
-from usagectl.errors import BadInput, UsagectlError
-from usagectl.sanitize import safe_text
+from usagectl.core.errors import BadInput
+from usagectl.core.errors import UsagectlError
+from usagectl.core.sanitize import safe_text
 
 NAMES = ("smtp", "http")
 name_argument = click.argument("name", metavar="smtp|http", type=click.Choice(NAMES))

@@ -3,7 +3,7 @@
 import click
 
 from usagectl.cli._common import json_option, reporting
-from usagectl.sanitize import safe_text
+from usagectl.core.sanitize import safe_text
 
 VIAS = ("email", "http", "file", "mailto")
 
@@ -150,7 +150,8 @@ def request_deletion(env, report, frameworks, list_ids, show_status, via, output
 
 def _offer_disable(env, report):
     """Offer `usagectl disable FRAMEWORK` for frameworks still on (only when asked interactively)."""
-    from usagectl import modes, output
+    from usagectl import output
+    from usagectl.commands import modes
 
     for step in list(report.data.get("next_steps", [])):
         if not step["framework"]:

@@ -2,9 +2,11 @@
 
 import click
 
-from usagectl import adapters, shellfmt, sync
+from usagectl import frameworks as registry
+from usagectl.output import shell as shellfmt
+from usagectl.commands import sync
 from usagectl.cli._common import json_option, reporting
-from usagectl.sanitize import safe_text
+from usagectl.core.sanitize import safe_text
 
 
 def _render(env, report):
@@ -39,7 +41,7 @@ def env_command(env, report, shell):
             report.warn_problem(problem, "treating every framework as off")
     frameworks = []
     all_off = True
-    for adapter in adapters.all_adapters():
+    for adapter in registry.all():
         decision = sync.persistent_decision(env, adapter.name, consent_snapshot, policy_snapshot)
         all_off = all_off and decision.mode == "off"
         variables = [list(pair) for pair in adapter.env_vars(decision)]

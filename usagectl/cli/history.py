@@ -2,7 +2,8 @@
 
 import click
 
-from usagectl import render, store
+from usagectl.output import views as render
+from usagectl.core import store
 from usagectl.cli._common import json_option, reporting
 
 

@@ -3,8 +3,8 @@
 import click
 
 from usagectl.cli._common import json_option, reporting
-from usagectl.exitcodes import ExitCode
-from usagectl.sanitize import safe_text
+from usagectl.core.exitcodes import ExitCode
+from usagectl.core.sanitize import safe_text
 
 python_option = click.option(
     "--python", "python", metavar="PATH",
@@ -25,7 +25,7 @@ def hook(ctx):
     settings.
     """
     if ctx.obj is None:  # invoked on its own (tests, `python -c`), not under `usagectl`
-        from usagectl.context import Environment
+        from usagectl.core.environment import Environment
 
         ctx.obj = Environment()
 

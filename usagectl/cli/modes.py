@@ -2,7 +2,8 @@
 
 import click
 
-from usagectl import modes, render
+from usagectl.commands import modes
+from usagectl.output import views as render
 from usagectl.cli._common import framework_argument, json_option, reporting
 
 repair_option = click.option(

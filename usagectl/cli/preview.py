@@ -6,7 +6,7 @@ from usagectl.cli._common import framework_argument, json_option, reporting
 
 
 def _render(env, report):
-    from usagectl.preview import view
+    from usagectl.output import preview as view
 
     view.render(env, report)
 
@@ -24,12 +24,14 @@ def preview(env, report, frameworks, level):
     disabled ping, Parsl's start message), reads Bacalhau's IDs from disk and resolves
     Coiled's analytics keys through dask's config.
     """
-    from usagectl import decisions
+    from usagectl.core import decisions
     from usagectl import preview as previews
     from usagectl.cli._common import exit_code_for_problems
 
     snapshot = decisions.Snapshot(env)
     decisions.warn_problems(report, snapshot)
-    names = snapshot.framework_names(frameworks)
+    from usagectl.commands.rows import shown_names
+
+    names = shown_names(snapshot, frameworks)
     report.data = {"frameworks": previews.preview_many(env, names, level=level, snapshot=snapshot)}
     report.exit_code = exit_code_for_problems(snapshot.problems())

@@ -3,18 +3,18 @@
 import click
 
 from usagectl.cli._common import framework_argument, json_option, parse_since, reporting
-from usagectl.errors import BadInput
-from usagectl.exitcodes import ExitCode
+from usagectl.core.errors import BadInput
+from usagectl.core.exitcodes import ExitCode
 
 def _frameworks(names):
-    from usagectl.consent import KNOWN_FRAMEWORKS
-    from usagectl.modes import parse_names
+    from usagectl import frameworks
+    from usagectl.commands.modes import parse_names
 
-    return parse_names(names) or list(KNOWN_FRAMEWORKS)
+    return parse_names(names) or frameworks.names()
 
 
 def _render(env, report):
-    from usagectl import render_payloads
+    from usagectl.output import payloads as render_payloads
 
     render_payloads.show_last(env, report)
 
@@ -69,7 +69,7 @@ def show_last(env, report, frameworks, last, since, raw, follow, paths, trust):
 
 
 def _write_raw(env, report):
-    from usagectl.sanitize import safe_bytes
+    from usagectl.core.sanitize import safe_bytes
 
     payloads = [p for e in report.entries for p in e["payloads"] if p.body is not None]
     if not payloads:
@@ -99,7 +99,8 @@ def _follow(env, report, names, trust, paths, json_output):
     import json
     import time
 
-    from usagectl import output, render_payloads
+    from usagectl import output
+    from usagectl.output import payloads as render_payloads
     from usagectl.records import follow as following
 
     ctx = click.get_current_context()

@@ -2,14 +2,15 @@
 
 import click
 
-from usagectl import status as core
+from usagectl.commands import status as core
+from usagectl.output import views
 from usagectl.cli._common import framework_argument, json_option, reporting
 
 
 @click.command("status")
 @framework_argument()
 @json_option
-@reporting("status", core.render)
+@reporting("status", views.status)
 def status(env, report, frameworks):
     """Show each framework's effective telemetry mode and what decided it.
 

@@ -2,10 +2,10 @@
 
 import click
 
-from usagectl import render
+from usagectl.output import views as render
 from usagectl.cli._common import framework_argument, json_option, parse_since, reporting
-from usagectl.errors import BadInput
-from usagectl.exitcodes import ExitCode
+from usagectl.core.errors import BadInput
+from usagectl.core.exitcodes import ExitCode
 
 
 @click.command("verify")
@@ -40,7 +40,7 @@ def verify_command(env, report, frameworks, python, since, run_command, timeout)
         return
     if timeout is not None:
         raise BadInput("--timeout goes with --run")
-    from usagectl.modes import parse_names
+    from usagectl.commands.modes import parse_names
     from usagectl.verify import verify
 
     result = verify(parse_names(frameworks) or None, python=python, env=env,

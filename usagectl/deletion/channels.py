@@ -10,23 +10,23 @@ import os
 import re
 from urllib.parse import urlsplit
 
-from usagectl.errors import BadInput
+from usagectl.core.errors import BadInput
 
-#: Deletion channels the frameworks themselves document.
-DOCUMENTED = {
-    "ray": {
-        "email": "usage_stats@ray.io",
-        "source": "Ray's usage-stats documentation: email usage_stats@ray.io with the session id(s) "
-                  "of the clusters whose data should be deleted",
-    },
-}
+def _documented(framework):
+    """The channel a framework documents ({"email", "source"}), from its home."""
+    from usagectl import frameworks
 
-#: What we can say plainly about the frameworks that document no channel.
-UNDOCUMENTED = {
-    "parsl": "Parsl documents no way to ask for usage data to be deleted",
-    "bacalhau": "Bacalhau documents no way to ask for analytics data to be deleted",
-    "coiled": "Coiled documents no deletion channel for its analytics beyond contacting its support",
-}
+    found = frameworks.get(framework)
+    return found.deletion_channel if found is not None else None
+
+
+def _undocumented_note(framework):
+    from usagectl import frameworks
+
+    found = frameworks.get(framework)
+    return (found.deletion_note if found is not None else "") or \
+        "usagectl knows no deletion channel for %s" % framework
+
 
 SMTP_DEFAULT_PORT = 587
 _EMAIL = re.compile(r"^[^@\s<>\",;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -135,7 +135,7 @@ def channel_for(framework, data, path):
     if url is not None and not valid_https_url(url):
         raise _invalid(path, table, "url", "url = %r is not an https:// URL (plain http is refused: "
                                            "the request carries identifiers and a bearer token)" % (url,))
-    documented = DOCUMENTED.get(framework)
+    documented = _documented(framework)
     if email or url:
         note = "configured in %s [%s]" % (path, table)
         if documented:
@@ -143,7 +143,7 @@ def channel_for(framework, data, path):
         return Channel(framework, email=email, url=url, documented=False, configured=True, note=note)
     if documented:
         return Channel(framework, email=documented["email"], documented=True, note=documented["source"])
-    plain = UNDOCUMENTED.get(framework, "usagectl knows no deletion channel for %s" % framework)
+    plain = _undocumented_note(framework)
     return Channel(framework, note="%s. If you have an address or an HTTPS endpoint for it, add "
                                    "[%s] with email = \"...\" or url = \"https://...\" to %s"
                                    % (plain, table, path))

@@ -3,7 +3,7 @@ user to send themselves; usagectl then records it as "written", never as "sent".
 
 import os
 
-from usagectl import fsutil
+from usagectl.core import fsutil
 from usagectl.deletion import messages
 
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from usagectl import __version__
 from usagectl.deletion.errors import DeliveryError
-from usagectl.sanitize import safe_text
+from usagectl.core.sanitize import safe_text
 
 MAX_ATTEMPTS = 4
 MAX_TOTAL_SECONDS = 60.0

@@ -10,7 +10,7 @@ import socket
 import ssl
 
 from usagectl.deletion.errors import DeliveryError
-from usagectl.sanitize import safe_text
+from usagectl.core.sanitize import safe_text
 
 #: Our EHLO name. smtplib's default (socket.getfqdn()) can stall on DNS and tells the
 #: server the machine's name, which a deletion request has no reason to disclose.

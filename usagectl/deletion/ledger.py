@@ -17,7 +17,7 @@ import json
 import os
 import uuid
 
-from usagectl import fsutil
+from usagectl.core import fsutil
 
 SCHEMA = 1
 PENDING, SENT, FAILED, WRITTEN, SHOWN = "pending", "sent", "failed", "written", "shown"

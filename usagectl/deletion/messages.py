@@ -9,20 +9,18 @@ import json
 from email.message import EmailMessage
 from urllib.parse import quote
 
-_TITLES = {"ray": "Ray", "parsl": "Parsl", "bacalhau": "Bacalhau", "coiled": "Coiled"}
-_KIND_LABELS = {
-    "session_id": "Ray session id (cluster id)",
-    "correlator": "Parsl usage-tracking correlator",
-    "project_name": "Parsl project name",
-    "installation_id": "Bacalhau installation_id",
-    "instance_id": "Bacalhau instance_id",
-    "user": "Coiled user",
-    "workspace": "Coiled workspace",
-}
-
-
 def title(framework):
-    return _TITLES.get(framework, framework)
+    from usagectl import frameworks
+
+    found = frameworks.get(framework)
+    return found.title if found is not None else framework
+
+
+def _label(framework, kind):
+    from usagectl import frameworks
+
+    found = frameworks.get(framework)
+    return (found.identifier_labels if found is not None else {}).get(kind, kind)
 
 
 def subject_for(framework):
@@ -39,7 +37,7 @@ def body_for(framework, identifiers):
         "",
     ]
     for item in identifiers:
-        lines.append("  %s: %s" % (_KIND_LABELS.get(item["kind"], item["kind"]), item["value"]))
+        lines.append("  %s: %s" % (_label(framework, item["kind"]), item["value"]))
     lines += [
         "",
         "Thank you.",

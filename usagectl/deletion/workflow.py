@@ -9,9 +9,11 @@ duplicates one that was sent.
 import time
 
 from usagectl import consent
+from usagectl import frameworks as registry
 from usagectl.deletion import channels, identifiers, ledger, messages
 from usagectl.deletion.errors import DeliveryError
-from usagectl.errors import BadInput, UsagectlError
+from usagectl.core.errors import BadInput
+from usagectl.core.errors import UsagectlError
 
 VIAS = ("email", "http", "file", "mailto")
 #: Test-only: seconds to sleep after the pending record is written and before the first
@@ -44,7 +46,7 @@ def _consent_data(env, report):
 
 def list_ids(env, report, frameworks):
     data, path = _consent_data(env, report)
-    names = framework_names(frameworks) or list(consent.KNOWN_FRAMEWORKS)
+    names = framework_names(frameworks) or registry.names()
     found = identifiers.gather(env, names)
     rows = []
     for name in names:

@@ -13,13 +13,43 @@ same code).
 import os
 import sys
 
-from usagectl.errors import BadInput, UsagectlError
+from usagectl.core.errors import BadInput
+from usagectl.core.errors import UsagectlError
 
 PTH_NAME = "usagectl-hook.pth"
 #: First line of our file: how uninstall recognises a file it may delete.
 MARKER = "# usagectl runtime hook"
 PROBE_TIMEOUT_S = 30
-FRAMEWORK_MODULES = ("ray", "parsl", "coiled")
+
+
+def hooked_frameworks():
+    """The frameworks the hook acts on: those that declare ``hook_imports``."""
+    from usagectl import frameworks
+
+    return [f for f in frameworks.all() if f.hook_imports and f.hook_file()]
+
+
+def framework_modules():
+    """Top-level packages of the hooked frameworks (what the probe looks for)."""
+    return tuple(f.python_package for f in hooked_frameworks() if f.python_package)
+
+
+def watched_table():
+    """module name -> (framework, phase, hook file, function): what the .pth embeds."""
+    table = {}
+    for framework in hooked_frameworks():
+        hook_file = os.path.realpath(framework.hook_file())
+        for module, (phase, function) in sorted(framework.hook_imports.items()):
+            table[module] = (framework.name, phase, hook_file, function)
+    return table
+
+
+def fallback_env():
+    """module name -> env to set when runtime.py can't be loaded (fail closed without code)."""
+    table = {}
+    for framework in hooked_frameworks():
+        table.update(framework.hook_fallback_env)
+    return table
 
 # What the target interpreter tells us about itself. `find_spec` of a top-level name
 # locates a package without importing it.
@@ -34,7 +64,7 @@ for name in %r:
 print(json.dumps({"purelib": sysconfig.get_paths()["purelib"], "executable": sys.executable,
                   "version": list(sys.version_info[:3]), "frameworks": found,
                   "hook_loaded": any(getattr(f, "_usagectl_hook", False) for f in sys.meta_path)}))
-""" % (FRAMEWORK_MODULES,)
+"""
 
 # The code the .pth runs at start-up. site.py executes .pth lines that start with
 # "import", one line each, so the code is exec'd from a string (a one-liner cannot
@@ -78,12 +108,14 @@ def find_spec(name, path, target):
             runtime = u.module_from_spec(spec)
             spec.loader.exec_module(runtime)
             sys.modules[%(runtime_module)r] = runtime
+        runtime.configure(%(table)r)
         return runtime.find_spec(name, path, target)
     except Exception as exc:
         try:
             import os
-            if name == 'ray':
-                os.environ['RAY_USAGE_STATS_ENABLED'] = '0'
+            fallback = %(fallback)r.get(name)
+            if fallback:
+                os.environ.update(fallback)
             else:
                 sys.stderr.write('usagectl hook: cannot load %%s (%%r): %%s telemetry is not restricted; '
                                  'run `usagectl hook install` again\\n' %% (%(runtime)r, exc, name))
@@ -99,23 +131,32 @@ def runtime_path():
 
 
 def _boot_code(runtime):
-    from usagectl.hook.runtime import WATCHED
-
+    table = watched_table()
+    watched = tuple(table)
+    if any("\n" in entry[2] or "\r" in entry[2] for entry in table.values()):
+        raise UsagectlError("usagectl is installed under a path with a line break; "
+                            "a .pth file cannot refer to it")
     if "\n" in runtime or "\r" in runtime:
         raise UsagectlError("usagectl is installed under a path with a line break (%r); "
                             "a .pth file cannot refer to it" % runtime)
-    on_watched = _ON_WATCHED % {"runtime": runtime, "runtime_module": RUNTIME_MODULE}
-    return _BOOT % {"watched": WATCHED, "on_watched": on_watched, "module": BOOT_MODULE}
+    on_watched = _ON_WATCHED % {"runtime": runtime, "runtime_module": RUNTIME_MODULE, "table": table,
+                                "fallback": fallback_env()}
+    return _BOOT % {"watched": watched, "on_watched": on_watched, "module": BOOT_MODULE}
+
+
+def _and(words):
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def render_pth(runtime=None):
     """The exact text `install` writes."""
     runtime = runtime or runtime_path()
+    titles = [f.title for f in hooked_frameworks()]
     return "".join((
-        MARKER + ": Ray, Parsl and Coiled honour the usagectl telemetry consent file.\n",
+        MARKER + ": %s honour the usagectl telemetry consent file.\n" % _and(titles),
         "# Written by `usagectl hook install`; remove with `usagectl hook uninstall`. Do not edit.\n",
-        "# At start-up it only adds an import watcher; the consent file is read when ray, parsl\n",
-        "# or coiled.analytics is imported. Runtime: %s\n" % runtime,
+        "# At start-up it only adds an import watcher; the consent file is read when one of\n",
+        "# their modules is imported. Runtime: %s\n" % runtime,
         "import sys; %r in sys.modules or exec(%r, {})\n" % (BOOT_MODULE, _boot_code(runtime)),
     ))
 
@@ -157,7 +198,8 @@ def probe(python):
         # -I: ignore PYTHON* variables and the user site, so we see the environment as
         # installed, not as this shell happens to tweak it. Site-packages .pth files
         # (ours included) are still processed, which is what hook_loaded checks.
-        proc = subprocess.run([python, "-I", "-c", _PROBE], capture_output=True, text=True,
+        proc = subprocess.run([python, "-I", "-c", _PROBE % (framework_modules(),)], capture_output=True,
+                              text=True,
                               timeout=PROBE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise UsagectlError("%s did not answer within %d s" % (python, PROBE_TIMEOUT_S), path=python)
@@ -261,7 +303,7 @@ def status(python=None):
 
 
 def _write(path, data):
-    from usagectl import fsutil
+    from usagectl.core import fsutil
 
     try:
         # Readable by everyone who runs this environment's Python, like the rest of it.

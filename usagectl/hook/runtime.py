@@ -15,23 +15,13 @@ Two pieces run inside other people's programs:
   the framework itself must always succeed. Never loosen: when the consent says on,
   or nobody has chosen, the framework's own settings decide, untouched.
 
-What it does (facts checked against the installed sources, see ../shared/FRAMEWORKS.md):
-
-- ``ray``: before Ray's package runs, ``RAY_USAGE_STATS_ENABLED=0`` when the consent
-  is off or local. Ray's ``usage_lib._usage_stats_enabledness()`` reads that variable
-  first, on every call, and ``"0"`` means DISABLED_EXPLICITLY; child processes
-  (``ray start``'s dashboard among them) inherit it.
-- ``parsl.usage_tracking.usage``: ``UsageTracker.check_tracking_level``, the one gate
-  every send passes through (its result becomes ``tracking_level``, which the start
-  and end messages test), is wrapped so its result is capped at the consent level.
-- ``coiled.analytics``: ``register()`` and ``dask_setup()`` (what distributed's
-  preloading calls for ``--preload coiled.analytics``) refuse, with one logged line,
-  when the consent is off or local.
-
-And it keeps the record: every report Ray's dashboard POSTs (``UsageReportClient.
-report_usage_data``, the disabled ping included) and every message Parsl hands to its
-UDP sender go into usagectl's sent ledger with destination, exact body and outcome,
-which `usagectl show-last` and `usagectl verify` read.
+What it does is each framework's own: the functions named in its
+``Framework.hook_imports``, in the ``hook.py`` of its home under
+usagectl/frameworks/. The installer embeds that table (module name -> framework,
+phase, file, function) in the .pth as plain data, and ``configure`` hands it here;
+this module loads a framework's hook file by path the first time one of its modules
+is imported and calls the function with this module as its toolbox (``decide``,
+``record``, ``log``, ``copy_identity``, ``level_cap``, ``MARK``, ``NOT_SENDING``).
 """
 
 import os
@@ -40,9 +30,37 @@ import sys
 #: Attribute that marks our finder and our wrappers, so a second .pth (e.g. a venv
 #: with --system-site-packages over a base that has the hook too) never stacks them.
 MARK = "_usagectl_hook"
-RAY_ENV_VAR = "RAY_USAGE_STATS_ENABLED"
 #: Modes under which nothing may be sent.
-_NOT_SENDING = ("off", "local")
+NOT_SENDING = ("off", "local")
+_NOT_SENDING = NOT_SENDING
+
+#: module name -> (framework, "before" | "after", hook file, function name); see configure.
+_TABLE = {}
+#: hook file path -> its loaded module.
+_HOOK_MODULES = {}
+
+
+def configure(table):
+    """Take the watched-module table the .pth embeds (idempotent)."""
+    _TABLE.update(table)
+
+
+def _hook_function(entry):
+    framework, _phase, path, function = entry
+    module = _HOOK_MODULES.get(path)
+    if module is None:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("usagectl_hook_" + framework, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _HOOK_MODULES[path] = module
+    return getattr(module, function)
+
+
+def _toolbox():
+    """This module, as the hook functions see it."""
+    return sys.modules.get(__name__) or sys.modules.get("usagectl_hook_runtime")
 
 
 # ---------------------------------------------------------------------------
@@ -57,13 +75,17 @@ def find_spec(fullname, path=None, target=None):
     None means "not mine": the import machinery then asks the next finders, so the
     module always loads as it would without usagectl.
     """
-    before = BEFORE.get(fullname)
-    if before is not None:
-        _guarded(before, name="restricting " + fullname)
+    entry = _TABLE.get(fullname)
+    if entry is None:
         return None
-    patch = AFTER.get(fullname)
-    if patch is None or fullname in _searching:
+    if entry[1] == "before":
+        _guarded(lambda: _hook_function(entry)(_toolbox()), name="restricting " + fullname)
         return None
+    if fullname in _searching:
+        return None
+
+    def patch(module):
+        _hook_function(entry)(_toolbox(), module)
     _searching.add(fullname)
     try:
         spec = None
@@ -205,51 +227,7 @@ def level_cap(decision):
 
 
 # ---------------------------------------------------------------------------
-# Ray
-
-
-def _before_ray():
-    decision = decide("ray")
-    if decision.mode in _NOT_SENDING:
-        # Overrides a user's "1" too: the consent file outranks the framework's switch.
-        os.environ[RAY_ENV_VAR] = "0"
-
-
-def _patch_ray_usage(module):
-    """Record every report Ray's dashboard sends (the disabled ping included) in the ledger.
-
-    Both the full report and the "disabled ping" go through
-    ``UsageReportClient.report_usage_data`` (usage_stats_head.py), which POSTs
-    ``json=asdict(data)``: requests encodes that with json.dumps(allow_nan=False), so
-    the recorded body is the exact bytes on the wire.
-    """
-    client = getattr(module, "UsageReportClient", None)
-    original = getattr(client, "report_usage_data", None)
-    if original is None or getattr(original, MARK, False):
-        return
-
-    def report_usage_data(self, url, data, *args, **kwargs):
-        body, identifiers = None, {}
-        try:
-            import dataclasses
-            import json
-
-            body = json.dumps(dataclasses.asdict(data), allow_nan=False).encode("utf-8")
-            if getattr(data, "session_id", None):
-                identifiers["session_id"] = data.session_id
-        except Exception:
-            pass
-        ping = getattr(data, "session_id", None) is None and getattr(data, "ray_version", None) is None
-        try:
-            result = original(self, url, data, *args, **kwargs)
-        except BaseException as exc:
-            _record("ray", url, body, "failed", "%s: %s" % (type(exc).__name__, exc), identifiers)
-            raise
-        _record("ray", url, body, "disabled-ping" if ping else "sent", None, identifiers)
-        return result
-
-    _copy_identity(report_usage_data, original)
-    client.report_usage_data = report_usage_data
+# The toolbox hook functions use
 
 
 def _record(framework, destination, body, outcome, reason=None, identifiers=None):
@@ -259,117 +237,6 @@ def _record(framework, destination, body, outcome, reason=None, identifiers=None
                                       identifiers=identifiers)
     except Exception:
         pass
-
-
-# ---------------------------------------------------------------------------
-# Parsl
-
-
-def _patch_parsl(module):
-    tracker = module.UsageTracker
-    _patch_parsl_send(tracker)
-    original = tracker.check_tracking_level
-    if getattr(original, MARK, False):
-        return
-
-    def check_tracking_level(self):
-        level = original(self)  # Parsl's own validation (and ConfigurationError) first
-        try:
-            cap = level_cap(decide("parsl"))
-        except Exception:
-            cap = 0
-        if cap is None or int(level) <= cap:
-            return level
-        _log("info", "usagectl: usage tracking level %s capped at %d by the telemetry consent",
-             level, cap, logger_name=module.__name__)
-        return cap
-
-    check_tracking_level.__doc__ = original.__doc__
-    check_tracking_level.__wrapped__ = original
-    setattr(check_tracking_level, MARK, True)
-    tracker.check_tracking_level = check_tracking_level
-
-
-def _patch_parsl_send(tracker):
-    """Record what Parsl hands to its UDP sender in the ledger.
-
-    Parsl sends from a spawned process and logs failures only there, so usagectl can
-    know that a message was handed over ("logged-not-known-sent"), or that the
-    hand-over itself failed (in 2026.10.26 it always does: Parsl issue #4038).
-    """
-    original = getattr(tracker, "send_UDP_message", None)
-    if original is None or getattr(original, MARK, False):
-        return
-
-    def send_UDP_message(self, message, *args, **kwargs):
-        before = len(getattr(self, "procs", None) or ())
-        result = original(self, message, *args, **kwargs)
-        started = len(getattr(self, "procs", None) or ()) > before
-        identifiers = {}
-        try:
-            import json
-
-            sent = json.loads(bytes(message)[1:])
-            for key in ("correlator", "project_name"):
-                if sent.get(key):
-                    identifiers[key] = sent[key]
-        except Exception:
-            pass
-        destination = "udp://%s:%s" % (getattr(self, "domain_name", "?"), getattr(self, "UDP_PORT", "?"))
-        if started:
-            _record("parsl", destination, message, "logged-not-known-sent",
-                    "handed to Parsl's sender process, which reports no outcome", identifiers)
-        else:
-            _record("parsl", destination, message, "failed",
-                    "Parsl could not start its sender process ('Usage tracking failed' in parsl.log)",
-                    identifiers)
-        return result
-
-    _copy_identity(send_UDP_message, original)
-    tracker.send_UDP_message = send_UDP_message
-
-
-# ---------------------------------------------------------------------------
-# Coiled
-
-
-def _coiled_refused(what):
-    """True (and one line logged) when Coiled analytics may not start."""
-    decision = decide("coiled")
-    if decision.mode not in _NOT_SENDING:
-        return False
-    _log("warning", "usagectl: %s refused: telemetry consent for coiled is %s (%s)",
-         what, decision.mode, decision.reason, logger_name="coiled.analytics")
-    return True
-
-
-def _patch_coiled(module):
-    original_register = module.register
-    if getattr(original_register, MARK, False):
-        return
-
-    def register(*args, **kwargs):
-        if _coiled_refused("coiled.analytics.register()"):
-            return None
-        return original_register(*args, **kwargs)
-
-    _copy_identity(register, original_register)
-    module.register = register
-
-    original_setup = getattr(module, "dask_setup", None)
-    if original_setup is not None:
-
-        async def dask_setup(*args, **kwargs):
-            # distributed.preloading awaits what dask_setup returns, so stay a coroutine.
-            if _coiled_refused("the coiled.analytics scheduler preload"):
-                return None
-            result = original_setup(*args, **kwargs)
-            if hasattr(result, "__await__"):
-                result = await result
-            return result
-
-        _copy_identity(dask_setup, original_setup)
-        module.dask_setup = dask_setup
 
 
 def _copy_identity(wrapper, original):
@@ -382,13 +249,6 @@ def _copy_identity(wrapper, original):
     setattr(wrapper, MARK, True)
 
 
-# ---------------------------------------------------------------------------
-# What is watched
-
-#: Acted on before the module is imported.
-BEFORE = {"ray": _before_ray}
-#: Patched right after the module has run, before anyone can use it.
-AFTER = {"ray._common.usage.usage_lib": _patch_ray_usage, "parsl.usage_tracking.usage": _patch_parsl,
-         "coiled.analytics": _patch_coiled}
-#: Every name the .pth's finder hands over (the installer embeds this tuple).
-WATCHED = tuple(BEFORE) + tuple(AFTER)
+record = _record
+log = _log
+copy_identity = _copy_identity

@@ -1,54 +1,44 @@
 """`usagectl preview`: the next report each framework would send. Nothing is sent.
 
-One module per framework builds its preview from the consent intent
-(usagectl.consent.decide) and the framework's own state (its adapter's
-native_state), asking the framework's own code for the payload where it is
-installed (see probes). ``preview(env, name)`` returns the dict described in
-usagectl.preview.result.
+Each framework builds its own preview (``Framework.preview``, in its home under
+usagectl/frameworks/) from the consent intent (usagectl.consent.decide) and its own
+state, asking its own code for the payload where it is installed (usagectl.core.probes).
+``preview(env, name)`` returns the dict described in usagectl.core.previews.
 """
 
-import importlib
-
-from usagectl import adapters, consent
-
-_MODULES = {name: "usagectl.preview." + name for name in consent.KNOWN_FRAMEWORKS}
+from usagectl import consent
+from usagectl import frameworks as registry
 
 
 def names():
-    return tuple(_MODULES)
-
-
-def native_state(env, name):
-    """The adapter's view of the framework's own settings; an adapter bug must not end a preview."""
-    adapter = adapters.get(name)
-    if adapter is None:
-        return {"mode": "unknown", "source": None, "detail": "usagectl has no adapter for %s" % name,
-                "traps": []}
-    try:
-        return adapter.native_state(env)
-    except Exception as exc:
-        return {"mode": "unknown", "source": None, "traps": [],
-                "detail": "usagectl could not read %s's own settings (%s: %s)"
-                          % (adapter.title, type(exc).__name__, exc)}
+    return tuple(registry.names())
 
 
 def preview(env, name, level=None, snapshot=None):
     """The preview dict for framework ``name`` under the current consent and native state."""
-    from usagectl import decisions
-    from usagectl.preview import result
+    from usagectl.core import decisions
+    from usagectl.core import previews as result
+    from usagectl.hook.state import native_state
 
     snapshot = snapshot or decisions.Snapshot(env)
     name = consent.normalize_name(name)
     decision = snapshot.decide(name)
-    module = _MODULES.get(name)
-    if module is None:
-        item = result.new(name, name, decision, native_state(env, name), result.BASED_ON_CONSENT,
+    framework = registry.get(name)
+    item = None
+    if framework is not None:
+        native = native_state(env, framework, decision)
+        item = framework.preview(env, decision, native, level=level)
+    if item is None:
+        native = native_state(env, framework, decision) if framework is not None else {
+            "mode": "unknown", "source": None, "traps": [],
+            "detail": "usagectl has no adapter for %s" % name}
+        title = framework.title if framework is not None else name
+        item = result.new(name, title, decision, native, result.BASED_ON_CONSENT,
                           "off" if result.restricts(decision) else "unknown")
         # will_send stays None: whether this framework reads the consent file is not known.
         item["notes"].append("usagectl has no preview for %s: it doesn't know what %s sends, or "
                              "whether %s reads the consent file" % (name, name, name))
-        return item
-    return importlib.import_module(module).preview(env, decision, native_state(env, name), level=level)
+    return item
 
 
 def preview_many(env, names, level=None, snapshot=None):
@@ -59,7 +49,7 @@ def preview_many(env, names, level=None, snapshot=None):
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from usagectl import decisions
+    from usagectl.core import decisions
 
     snapshot = snapshot or decisions.Snapshot(env)
     if len(names) <= 1:

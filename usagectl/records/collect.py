@@ -1,68 +1,30 @@
 """Gather each framework's last payloads from every source, ledger first."""
 
-import glob
+from usagectl import frameworks as registry
+from usagectl.core import payloads as model
+from usagectl.core import ledger_scan
 
-from usagectl.records import ledger_scan, model, parsl_log, ray_sessions
-
-#: What Bacalhau and Coiled send, for the frameworks that keep no local record
-#: (facts from ../shared/FRAMEWORKS.md, checked against their code).
-NO_LOCAL_RECORD = {
-    "bacalhau": [
-        "Bacalhau keeps no local record of what it sends: there is no log of payloads to show.",
-        "What it sends: only `bacalhau serve` orchestrators send analytics (unless DisableAnalytics "
-        "is true): OTLP logs over gRPC to t.bacalhau.org:4317 (v1.6-1.7; PostHog from v1.8) with "
-        "resource attributes os.type, installation_id, instance_id, node_id_hash, node_type, "
-        "node_version, and events bacalhau.job_v1.submit, bacalhau.job_v1.terminal, "
-        "bacalhau.execution_v1.create, bacalhau.execution_v1.terminal, "
-        "bacalhau.execution_v1.compute_message (and compute_nodes_v1.info in v1.8).",
-        "Not stopped by DisableAnalytics: a daily update check to get.bacalhau.org/version carrying "
-        "installation_id and instance_id, and X-Bacalhau-InstanceID / X-Bacalhau-InstallationID "
-        "headers on every API call to an orchestrator.",
-    ],
-    "coiled": [
-        "Coiled keeps no local record of what it sends: there is no log of payloads to show.",
-        "What it sends, once analytics is registered on a cluster (coiled.analytics.register(client), "
-        "a scheduler preload of coiled.analytics, or any Coiled-managed cluster): the code of each "
-        "computation (coiled.analytics.computation.code.transmit, default true), client spans "
-        "(coiled.analytics.client-spans.transmit, default true) and client events "
-        "(coiled.send-client-events, default true); other analytics keys are read by a scheduler "
-        "plugin downloaded from Coiled at run time.",
-        "Coiled-managed clusters also receive your whole local dask config, analytics keys and API "
-        "token included.",
-    ],
-}
-
-RAY_NO_TRACE_NOTE = ("With usage stats disabled, each `ray start --head` still POSTs one disabled "
-                     "ping and leaves no local trace of it; it is listed here only when the usagectl "
-                     "runtime hook recorded it in the sent ledger.")
-
-
-def _consent_globs(env, framework):
-    try:
-        patterns = (env.read_consent().data.get("search") or {}).get(framework) or []
-    except Exception:
-        return []
-    if isinstance(patterns, str):
-        patterns = [patterns]
-    paths = []
-    for pattern in patterns:
-        if isinstance(pattern, str):
-            paths.extend(sorted(glob.glob(env.expand(pattern)))[:1000])
-    return paths
+LEDGER_NOTE = "These come from the sent ledger (the usagectl runtime hook)."
 
 
 def native(env, framework, limit, since, trust, paths):
     """Payloads from the framework's own files -> (payloads, skipped, notes)."""
-    if framework == "ray":
-        roots = _consent_globs(env, "ray") + list(paths)
-        payloads, skipped = ray_sessions.scan(env.environ, roots, limit, since, trust)
-        return payloads, skipped, [RAY_NO_TRACE_NOTE]
-    if framework == "parsl":
-        payloads, skipped = parsl_log.scan(env, paths, limit, since, trust)
-        return payloads, skipped, []
-    if framework in NO_LOCAL_RECORD:
-        return [], [], list(NO_LOCAL_RECORD[framework])
-    return [], [], ["usagectl knows no local record for %s; only the sent ledger is read." % framework]
+    found = registry.get(framework)
+    if found is None:
+        return [], [], ["usagectl knows no local record for %s; only the sent ledger is read." % framework]
+    scanned = found.scan_records(env, limit, since, trust, paths)
+    if scanned is None:
+        notes = list(found.no_local_record) or [
+            "usagectl knows no local record for %s; only the sent ledger is read." % framework]
+        return [], [], notes + list(found.records_notes)
+    payloads, skipped = scanned
+    return payloads, skipped, list(found.records_notes)
+
+
+def keeps_no_record(framework):
+    """True when the framework keeps no local record of what it sends (only the ledger can tell)."""
+    found = registry.get(framework)
+    return found is not None and bool(found.no_local_record)
 
 
 def collect(env, frameworks, limit=1, since=None, trust=False, paths=()):
@@ -79,7 +41,7 @@ def collect(env, frameworks, limit=1, since=None, trust=False, paths=()):
         payloads.sort(key=model.Payload.sort_key, reverse=True)
         if limit is not None:
             payloads = payloads[:limit]
-        if payloads and framework in NO_LOCAL_RECORD:
-            notes = notes[:1] and ["These come from the sent ledger (the usagectl runtime hook)."] + notes[1:]
+        if payloads and keeps_no_record(framework):
+            notes = notes[:1] and [LEDGER_NOTE] + notes[1:]
         result[framework] = {"payloads": payloads, "notes": notes}
     return result, skipped

@@ -14,11 +14,11 @@ import os
 import subprocess
 import sys
 
-from usagectl import adapters, consent
-from usagectl.context import Environment
+from usagectl import consent
+from usagectl import frameworks as registry
+from usagectl.core.environment import Environment
 
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
-PYTHON_FRAMEWORKS = ("ray", "parsl", "coiled")
 PROBE_TIMEOUT_S = 120
 NOT_SENDING = ("off", "local")
 
@@ -72,16 +72,16 @@ def verify(frameworks=None, python=None, env=None, since=None):
     python = python or sys.executable
     consent_snapshot = env.read_consent()
     policy_snapshot = env.read_policy()
-    names = [consent.normalize_name(n) for n in frameworks] if frameworks else \
-        [a.name for a in adapters.all_adapters()]
-    probes = _probe_all(env, python, [n for n in names if n in PYTHON_FRAMEWORKS])
+    names = [consent.normalize_name(n) for n in frameworks] if frameworks else registry.names()
+    probes = _probe_all(env, python, [f for f in map(registry.get, names)
+                                      if f is not None and f.probe_file()])
     checks = []
     for problem in (policy_snapshot.problem, consent_snapshot.problem):
         if problem:
             checks.append(Check("*", "consent-file", WARN, "%s: every framework is treated as off"
                                 % problem, fix="fix the file or run `usagectl disable --repair`"))
     for name in names:
-        adapter = adapters.get(name)
+        adapter = registry.get(name)
         decision = consent.decide(name, environ=env.environ, consent=consent_snapshot,
                                   policy=policy_snapshot)
         if adapter is None:
@@ -132,21 +132,12 @@ def _check_model(adapter, intent, native):
 
 def _framework_says(adapter, probe):
     """'on'/'off'/None from the framework's own answer in the probe."""
-    if adapter.name == "ray":
-        return None if "enabled" not in probe else ("on" if probe["enabled"] else "off")
-    if adapter.name == "coiled":
-        from usagectl.adapters.coiled import _is_off
-
-        values = probe.get("values")
-        if values is None:
-            return None
-        return "off" if all(_is_off(k, v) for k, v in values.items()) else "on"
-    return None
+    return adapter.says(probe)
 
 
 def _check_own_code(adapter, intent, native, probes):
-    if adapter.name not in ("ray", "coiled"):
-        return []
+    if not registry.has(adapter, "says"):
+        return []  # the framework's own code gives no verdict usagectl can compare
     name = adapter.name
     unaided = probes.get("unaided", {}).get("frameworks", {}).get(name)
     hooked = probes.get("hooked", {}).get("frameworks", {}).get(name)
@@ -204,7 +195,7 @@ def _check_payloads(env, adapter, decision, not_before=None):
         return Check(adapter.name, "payloads-after-opt-out", WARN, "could not read local records: %s" % exc)
     entry = found.get(adapter.name) or {}
     payloads = list(entry.get("payloads", []))
-    if not payloads and adapter.name in collect.NO_LOCAL_RECORD:
+    if not payloads and collect.keeps_no_record(adapter.name):
         return Check(adapter.name, "payloads-after-opt-out", SKIP,
                      "%s keeps no local record of what it sends: nothing to prove from records"
                      % adapter.title, entry.get("notes", [])[1:])
@@ -246,7 +237,7 @@ def _check_side_channels(env, adapter, intent):
 
 
 def _check_hook(env, adapter, probes):
-    if adapter.name not in PYTHON_FRAMEWORKS:
+    if not adapter.hook_imports:
         return None
     unaided = probes.get("unaided", {}).get("frameworks", {}).get(adapter.name)
     if not unaided or not unaided.get("installed"):
@@ -258,18 +249,28 @@ def _check_hook(env, adapter, probes):
                  "usagectl hook install --python %s" % probes["python"])
 
 
-def _probe_all(env, python, names):
-    """Run the probe in the target Python twice: as is (hook active if installed) and unaided."""
+def _probe_all(env, python, probed):
+    """Run every framework's probe in the target Python twice, side by side: as is (hook
+    active if installed) and unaided."""
     result = {"python": python}
-    if not names:
+    if not probed:
         return result
     import json
+    from concurrent.futures import ThreadPoolExecutor
 
     script = os.path.join(os.path.dirname(__file__), "probe.py")
-    for label, extra in (("hooked", []), ("unaided", ["--without-hook"])):
+    pairs = ["%s=%s" % (f.name, f.probe_file()) for f in probed]
+    runs = (("hooked", []), ("unaided", ["--without-hook"]))
+
+    def run(extra):
+        return subprocess.run([python, script, *extra, *pairs], capture_output=True, text=True,
+                              env=env.environ, timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        futures = [(label, pool.submit(run, extra)) for label, extra in runs]
+    for label, future in futures:
         try:
-            proc = subprocess.run([python, script, *extra, *names], capture_output=True, text=True,
-                                  env=env.environ, timeout=PROBE_TIMEOUT_S)
+            proc = future.result()
         except (OSError, subprocess.TimeoutExpired) as exc:
             result["error"] = "%s: %s" % (python, exc)
             return result

@@ -33,7 +33,9 @@ What is visible of the payload (the audit events carry the address, not the data
   uses urllib3): the request body, taken from the library's own frame on the stack
   at the moment of the blocked lookup or connect (``_KNOWN_BODY_FRAMES``). Headers
   are not captured. A streamed body (file object, generator) is "not visible".
-- Parsl's UDP messenger: its ``message`` (what it would send) at the blocked lookup.
+- A framework's own sender, where its home declares one (``Framework.payload_frames``,
+  handed over in ``$USAGECTL_WATCH_FRAMES``; Parsl's UDP messenger): the local that
+  holds what it would send, at the blocked lookup.
 - ``send``/``sendall`` on a connected socket are not wrapped: its connect to a listed
   endpoint was already blocked. Anything else (other HTTP clients' bodies, TLS
   payloads, C extensions such as gRPC doing their own networking, non-Python
@@ -50,6 +52,8 @@ import sys
 
 LOG_ENV = "USAGECTL_WATCH_LOG"
 ENDPOINTS_ENV = "USAGECTL_WATCH_ENDPOINTS"
+#: ``module<TAB>function<TAB>local`` lines: the frameworks' own senders (payload_frames).
+FRAMES_ENV = "USAGECTL_WATCH_FRAMES"
 #: Name this module is loaded under in watched processes (one hook per process).
 MODULE_NAME = "_usagectl_watch_audit"
 #: Payloads larger than this are recorded truncated (the size is always exact).
@@ -69,7 +73,6 @@ _KNOWN_BODY_FRAMES = {
     ("urllib3.connection", "request"): "body",
     ("urllib3.connectionpool", "_make_request"): "body",
     ("urllib3.connectionpool", "urlopen"): "body",
-    ("parsl.usage_tracking.usage", "udp_messenger"): "message",
 }
 
 # Per-process state, set by install().
@@ -488,4 +491,8 @@ def install_from_environ(environ=None):
     log_path = environ.get(LOG_ENV)
     if not log_path:
         return False
+    for line in (environ.get(FRAMES_ENV) or "").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and all(parts):
+            _KNOWN_BODY_FRAMES.setdefault((parts[0], parts[1]), parts[2])
     return install(log_path, parse_endpoints(environ.get(ENDPOINTS_ENV, "")))

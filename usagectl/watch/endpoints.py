@@ -1,6 +1,6 @@
 """The telemetry endpoints `usagectl verify --run` blocks: the one place they are listed.
 
-Two sources: every adapter's ``endpoints`` tuple (usagectl.adapters.all_adapters(),
+Two sources: every adapter's ``endpoints`` tuple (usagectl.frameworks.all(),
 third-party ones included), and the user's own in the consent file::
 
     [verify]
@@ -13,7 +13,7 @@ adapter already lists the same host and port).
 
 import re
 
-from usagectl.errors import BadInput
+from usagectl.core.errors import BadInput
 
 #: Framework name given to endpoints from the consent file's [verify] table.
 CONFIGURED = "configured"
@@ -90,9 +90,9 @@ def _valid_host(host):
 def from_adapters(adapters=None):
     """Endpoints every adapter lists. An adapter's bad entry is skipped with a warning."""
     if adapters is None:
-        from usagectl.adapters import all_adapters
+        from usagectl import frameworks
 
-        adapters = all_adapters()
+        adapters = frameworks.all()
     from usagectl.consent import valid_name
 
     found, warnings = [], []

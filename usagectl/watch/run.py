@@ -20,7 +20,7 @@ import signal
 import subprocess
 import tempfile
 
-from usagectl.errors import BadInput
+from usagectl.core.errors import BadInput
 from usagectl.watch import audit
 from usagectl.watch import endpoints as endpoints_mod
 
@@ -179,7 +179,20 @@ def watch_environ(base, log_path, watched_endpoints):
     environ["PYTHONPATH"] = SITECUSTOMIZE_DIR + (os.pathsep + existing if existing else "")
     environ[audit.LOG_ENV] = log_path
     environ[audit.ENDPOINTS_ENV] = endpoints_mod.encode(watched_endpoints)
+    environ[audit.FRAMES_ENV] = payload_frames()
     return environ
+
+
+def payload_frames():
+    """Every framework's own senders, as audit.FRAMES_ENV lines."""
+    from usagectl import frameworks
+
+    lines = []
+    for framework in frameworks.all():
+        for (module, function), local in sorted(framework.payload_frames.items()):
+            if all("\t" not in s and "\n" not in s for s in (module, function, local)):
+                lines.append("%s\t%s\t%s\n" % (module, function, local))
+    return "".join(lines)
 
 
 def read_log(path):

@@ -1,0 +1,146 @@
+"""The sent ledger: one JSON line per payload a hooked framework actually sent.
+
+Stdlib only and never raises into the host: the runtime hook and any framework
+that adopts the consent file call ``record_sent`` right after a send attempt. The
+ledger lives at ``<user state dir>/sent.jsonl`` (USAGECTL_STATE_DIR moves it).
+Appends are serialised with flock on the ledger itself (it is only ever appended
+to, never replaced, so the lock is on the right inode) and fsynced.
+
+Line format (version 1):
+  {"v": 1, "time": "2026-11-24T00:02:46.123456Z", "framework": "ray",
+   "destination": "https://usage-stats.ray.io/", "outcome": "sent", "reason": null,
+   "body": "<the exact bytes, as text>", "body_base64": null (set when not UTF-8),
+   "identifiers": {"session_id": "..."}, "pid": 1234}
+"""
+
+import base64
+import datetime
+import json
+import os
+import time
+
+from usagectl import _paths
+
+LEDGER_FILE_NAME = "sent.jsonl"
+LEDGER_VERSION = 1
+#: Outcomes a ledger line may carry (the same words as usagectl.core.payloads).
+OUTCOMES = ("sent", "failed", "logged-not-known-sent", "disabled-ping")
+_LOCK_WAIT_S = 2.0
+
+
+def ledger_path(environ=None):
+    return os.path.join(_paths.user_state_dir(environ), LEDGER_FILE_NAME)
+
+
+def encode_entry(framework, destination, body, outcome, reason=None, when=None, identifiers=None):
+    """The ledger line (bytes, no newline) for one payload."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if body is not None and not isinstance(body, (bytes, bytearray)):
+        raise TypeError("body must be bytes")
+    if outcome not in OUTCOMES:
+        raise ValueError("outcome must be one of %s" % ", ".join(OUTCOMES))
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    text = b64 = None
+    if body is not None:
+        try:
+            text = bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            b64 = base64.b64encode(bytes(body)).decode("ascii")
+    stamp = when.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    entry = {"v": LEDGER_VERSION, "time": stamp, "framework": str(framework),
+             "destination": None if destination is None else str(destination),
+             "outcome": outcome, "reason": None if reason is None else str(reason),
+             "body": text, "body_base64": b64,
+             "identifiers": {str(k): str(v) for k, v in (identifiers or {}).items()},
+             "pid": os.getpid()}
+    return json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def record_sent(framework, destination, body, outcome="sent", reason=None, when=None,
+                identifiers=None, environ=None, path=None):
+    """Append one payload to the sent ledger. Returns True when it was recorded.
+
+    ``body`` is the exact bytes sent (str is encoded as UTF-8). Never raises: a
+    telemetry log must not break the program that sends.
+    """
+    try:
+        line = encode_entry(framework, destination, body, outcome, reason, when, identifiers)
+        target = path or ledger_path(environ)
+        _append_locked(target, line + b"\n")
+        return True
+    except Exception:
+        return False
+
+
+def _ensure_dir(directory):
+    if os.path.isdir(directory):
+        return
+    parent = os.path.dirname(directory)
+    if parent and parent != directory:
+        _ensure_dir(parent)
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+
+
+def _append_locked(path, data):
+    _ensure_dir(os.path.dirname(os.path.abspath(path)))
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        locked = _lock(fd)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            if locked:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _lock(fd):
+    """Take the flock with a bounded wait; without fcntl (Windows) append unlocked."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    deadline = time.monotonic() + _LOCK_WAIT_S
+    delay = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+def decode_entry(raw):
+    """Parse one ledger line (bytes). Returns a dict with ``body`` as bytes, or None."""
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or not isinstance(entry.get("framework"), str):
+        return None
+    body = None
+    try:
+        if isinstance(entry.get("body_base64"), str):
+            body = base64.b64decode(entry["body_base64"], validate=True)
+        elif isinstance(entry.get("body"), str):
+            body = entry["body"].encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        return None
+    entry["body"] = body
+    if entry.get("outcome") not in OUTCOMES:
+        return None
+    return entry

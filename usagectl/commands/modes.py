@@ -1,0 +1,100 @@
+"""Changing consent: `usagectl enable|disable|local`, with the system policy enforced."""
+
+from usagectl import consent
+from usagectl import frameworks as registry
+from usagectl.commands import rows
+from usagectl.core import decisions
+from usagectl.core import store
+from usagectl.commands import sync
+from usagectl.core.errors import BadInput
+from usagectl.core.errors import ConsentDamaged
+from usagectl.core.errors import PolicyRefused
+
+
+def parse_names(raw_names):
+    names = []
+    for raw in raw_names:
+        name = consent.normalize_name(raw)
+        if not consent.valid_name(name):
+            raise BadInput("%r is not a framework name (letters, digits, '-', '_' and '.', "
+                           "starting with a letter or digit)" % raw)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _exceeds(ceiling, mode, level):
+    if ceiling is None:
+        return False
+    if consent.rank(mode) > consent.rank(ceiling.mode):
+        return True
+    return mode != "off" and ceiling.level is not None and (level is None or level > ceiling.level)
+
+
+def check_policy(policy, targets, mode, level):
+    """Refuse a choice looser than the system policy allows."""
+    if mode == "off":
+        return  # stricter is always allowed
+    if policy.problem:
+        raise ConsentDamaged("the policy file can't be trusted (%s), so only `usagectl disable` is "
+                             "possible" % policy.problem,
+                             hint="ask your administrator to fix it", path=policy.path,
+                             line=policy.problem.line)
+    refused = []
+    for target in targets:
+        ceiling = policy.default if target is None else consent.ceiling_for(policy, target)
+        if _exceeds(ceiling, mode, level):
+            refused.append((target or "all frameworks", ceiling))
+    if refused:
+        parts = []
+        for what, ceiling in refused:
+            cap = ceiling.mode if ceiling.level is None or ceiling.mode == "off" else \
+                "%s at level %d" % (ceiling.mode, ceiling.level)
+            parts.append("%s is capped at %s" % (what, cap))
+        message = "refused by the system policy %s: %s" % (policy.path, "; ".join(parts))
+        hint = next((c.message for _, c in refused if c.message), None)
+        if hint is None and refused[0][1].level is not None and consent.rank(mode) <= consent.rank(refused[0][1].mode):
+            hint = "ask for at most --level %d, or ask your administrator" % refused[0][1].level
+        raise PolicyRefused(message, hint=hint or "ask your administrator", path=policy.path)
+
+
+def set_mode(env, report, raw_names, mode, level=None, repair=False, apply=True):
+    names = parse_names(raw_names)
+    targets = names or [store.DEFAULT_ENTRY]
+    policy = env.read_policy()
+    check_policy(policy, targets, mode, level)
+    for name in names:
+        if registry.get(name) is None:
+            close = _close_match(name)
+            hint = " Did you mean %r?" % close if close else ""
+            report.warn("usagectl has no adapter for %r: the choice is recorded for frameworks "
+                        "that read the consent file themselves.%s" % (name, hint))
+    result = store.set_modes(env.consent_path, env.history_path, targets, mode, level,
+                             env.command_line, repair=repair, now=env.now())
+    if result.backup:
+        report.note("kept the damaged consent file, byte for byte, as %s" % result.backup)
+    snapshot = decisions.Snapshot(env)
+    shown = names or rows.shown_names(snapshot)
+    effective = [rows.status_row(snapshot, name) for name in shown]
+    for row in effective:
+        if row["mode"] in consent.MODES and consent.rank(row["mode"]) < consent.rank(mode):
+            report.note("%s stays %s: %s (the most restrictive choice wins)."
+                        % (row["framework"], row["mode"], row["reason"]))
+    # Carry the decision into the frameworks' own settings, so each honours it even
+    # where nothing reads the consent file.
+    applied = sync.apply_all(env, report, names or None, repair=repair) if apply else []
+    report.data = {
+        "consent_file": result.path,
+        "backup": result.backup,
+        "changes": [c.as_dict() for c in result.changes],
+        "frameworks": effective,
+        "applied": applied,
+    }
+    return result
+
+
+def _close_match(name):
+    import difflib
+
+    matches = difflib.get_close_matches(name, registry.names(), n=1, cutoff=0.6)
+    return matches[0] if matches else None

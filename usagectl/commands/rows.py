@@ -1,0 +1,90 @@
+"""The effective consent of every framework, as the rows status, enable and friends show."""
+
+from usagectl import consent
+from usagectl import frameworks as registry
+from usagectl.core.decisions import source_label
+from usagectl.hook.state import hook_state, native_state
+
+
+def shown_names(snapshot, requested=None):
+    """Names to show: the requested ones, else every framework plus any named in the files."""
+    if requested:
+        names = []
+        for raw in requested:
+            name = consent.normalize_name(raw)
+            if name not in names:
+                names.append(name)
+        return names
+    names = registry.names()
+    names.extend(n for n in snapshot.recorded_names() if n not in names)
+    return names
+
+
+def status_row(snapshot, name):
+    decision = snapshot.decide(name)
+    adapter = registry.get(name)
+    row = decision.as_dict()
+    row["decided_by"] = source_label(decision)
+    row["title"] = adapter.title if adapter else name
+    row["adapter"] = adapter is not None
+    row["own_default"] = adapter.own_default if adapter else None
+    if decision.mode == "unset":
+        if adapter is not None:
+            row["reason"] = "no choice recorded; %s's own default applies (%s: %s)" % (
+                row["title"], adapter.own_default, adapter.own_default_note)
+        else:
+            row["reason"] = "no choice recorded; the framework's own default applies"
+    return row
+
+
+def status_rows(snapshot, requested=None, native=True):
+    rows = [status_row(snapshot, name) for name in shown_names(snapshot, requested)]
+    if native:
+        hook = hook_state(snapshot.env)
+        for row in rows:
+            add_native_truth(snapshot.env, row, hook)
+    return rows
+
+
+def is_drift(intent, native_mode):
+    """The framework will do more than the consent file allows."""
+    return intent in ("off", "local") and native_mode == "on"
+
+
+def add_native_truth(env, row, hook):
+    """What the framework itself will decide, next to the consent intent, and any drift."""
+    adapter = registry.get(row["framework"])
+    row["native"] = None
+    row["drift"] = False
+    row["traps"] = []
+    row["hook"] = None
+    row["installed_here"] = None
+    if adapter is None:
+        return
+    row["installed_here"] = adapter.installed_here(env)
+    native = native_state(env, adapter)
+    row["native"] = {k: native.get(k) for k in ("mode", "source", "detail")}
+    row["traps"] = list(native.get("traps") or [])
+    if adapter.hook_imports and hook is not None and row["installed_here"]:
+        # Only where this Python has the framework: elsewhere the hook here decides nothing.
+        row["hook"] = bool(hook.get("installed"))
+    row["drift"] = is_drift(row["mode"], native.get("mode"))
+    if row["drift"]:
+        row["drift_reason"] = "consent says %s but %s will report: %s" % (
+            row["mode"], row["title"], native.get("detail") or native.get("source"))
+        if row["hook"]:
+            row["drift_reason"] += " (the runtime hook still enforces %s in this Python)" % row["mode"]
+
+
+def warn_native(report, rows):
+    for row in rows:
+        for trap in row.get("traps", []):
+            report.warn("%s: %s=%r: %s" % (row["framework"], trap.get("variable"), trap.get("value"),
+                                            trap.get("problem")))
+        if row.get("drift"):
+            source = (row.get("native") or {}).get("source") or ""
+            if source.startswith("env:"):
+                fix = "unset %s, or use the values from `usagectl env`" % source[4:]
+            else:
+                fix = "run `usagectl sync` to repair"
+            report.warn("%s: DRIFT: %s; %s" % (row["framework"], row["drift_reason"], fix))

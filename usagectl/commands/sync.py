@@ -1,0 +1,67 @@
+"""Carrying the consent decision into each framework's own settings.
+
+What gets written follows the persistent layers only (the policy and the consent
+file). DO_NOT_TRACK belongs to one shell or job: writing it into ~/.ray/config.json
+would outlive it, so it is left out here and enforced at run time instead (the
+runtime hook and each framework's own reading of the environment).
+"""
+
+from usagectl import consent
+from usagectl import frameworks as registry
+from usagectl.core.errors import UsagectlError
+from usagectl.core.errors import FrameworkFileDamaged
+from usagectl.core.exitcodes import ExitCode
+
+
+def persistent_decision(env, name, consent_snapshot=None, policy_snapshot=None):
+    environ = {k: v for k, v in env.environ.items() if k != "DO_NOT_TRACK"}
+    return consent.decide(name, environ=environ, consent=consent_snapshot or env.read_consent(),
+                          policy=policy_snapshot or env.read_policy())
+
+
+def apply_all(env, report, names=None, repair=False):
+    """Apply the consent file to each named framework (default: every adapter).
+
+    A damaged framework file is reported and skipped; the others are still applied.
+    Returns the per-framework results and sets the report's exit code on damage.
+    """
+    consent_snapshot = env.read_consent()
+    policy_snapshot = env.read_policy()
+    chosen = [registry.get(n) for n in names] if names else registry.all()
+    results = []
+    hook = None
+    for adapter in chosen:
+        if adapter is None:
+            continue
+        decision = persistent_decision(env, adapter.name, consent_snapshot, policy_snapshot)
+        result = {"framework": adapter.name, "mode": decision.mode, "changed": [], "notes": [],
+                  "error": None}
+        try:
+            outcome = adapter.apply(env, decision, repair=repair) or {}
+            result["changed"] = list(outcome.get("changed", []))
+            result["notes"] = list(outcome.get("notes", []))
+        except FrameworkFileDamaged as exc:
+            result["error"] = exc.as_dict()
+            report.warn("%s: %s (%s)" % (adapter.name, exc.message, exc.hint or "pass --repair"),
+                        exc.path, exc.line)
+            if report.exit_code == ExitCode.OK:
+                report.exit_code = ExitCode.FRAMEWORK_FILE_DAMAGED
+        except OSError as exc:
+            # An unwritable settings file stops this framework only: the others still get
+            # the decision, and the result says which one failed.
+            error = UsagectlError("%s: %s" % (exc.filename or adapter.name, exc.strerror or exc),
+                                  path=exc.filename)
+            result["error"] = error.as_dict()
+            report.warn("%s: could not apply the decision: %s" % (adapter.name, error.message),
+                        exc.filename)
+            if report.exit_code == ExitCode.OK:
+                report.exit_code = error.exit_code
+        if adapter.hook_imports:
+            from usagectl.hook.state import hook_state
+
+            hook = hook if hook is not None else (hook_state(env) or {})
+            result["notes"].extend(adapter.hook_notes(hook))
+        for note in result["notes"]:
+            report.note("%s: %s" % (adapter.name, note))
+        results.append(result)
+    return results

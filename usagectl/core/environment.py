@@ -1,0 +1,116 @@
+"""Everything a command needs from the outside world, gathered in one object.
+
+Tests build their own Environment instead of patching module globals (httpie's
+pattern). Paths are computed when asked for, from ``environ``, so a test that sets
+USAGECTL_CONFIG_DIR gets its own files.
+"""
+
+import os
+import sys
+
+from usagectl import _paths
+
+
+def expanduser_like_python(environ, path):
+    """``os.path.expanduser`` as Ray's process would compute it from ``environ``.
+
+    Ray calls ``os.path.expanduser("~/.ray/config.json")``: HOME is used whenever it is
+    set (even empty or relative), the password database only when it is not.
+    """
+    if not path.startswith("~"):
+        return path
+    if "HOME" in environ:
+        home = environ["HOME"]
+    else:
+        try:
+            import pwd
+
+            home = pwd.getpwuid(os.getuid()).pw_dir
+        except (ImportError, KeyError):
+            return path
+    home = home.rstrip("/")
+    return (home + path[1:]) or "/"
+
+
+class Environment:
+    def __init__(self, environ=None, stdout=None, stderr=None, argv=None, now=None):
+        self.environ = dict(os.environ if environ is None else environ)
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.argv = list(sys.argv[1:] if argv is None else argv)
+        self._now = now
+
+    # Locations -----------------------------------------------------------
+    @property
+    def home(self):
+        return _paths._home(self.environ)
+
+    @property
+    def consent_path(self):
+        return _paths.consent_path(self.environ)
+
+    @property
+    def policy_path(self):
+        return _paths.policy_path(self.environ)
+
+    @property
+    def state_dir(self):
+        return _paths.user_state_dir(self.environ)
+
+    @property
+    def history_path(self):
+        return _paths.history_path(self.environ)
+
+    def expand(self, path):
+        """``~`` expanded against this environment's HOME, as the frameworks do."""
+        if path == "~" or path.startswith("~/"):
+            return self.home + path[1:]
+        return path
+
+    # Time and identity ---------------------------------------------------
+    def now(self):
+        if self._now is not None:
+            return self._now()
+        from usagectl.core.store import utc_now
+
+        return utc_now()
+
+    @property
+    def debug(self):
+        return self.environ.get("USAGECTL_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+    @property
+    def command_line(self):
+        import shlex
+
+        return "usagectl " + shlex.join(self.argv) if self.argv else "usagectl"
+
+    def read_consent(self):
+        from usagectl import consent
+
+        return consent.read_consent(self.consent_path, self.environ)
+
+    def search_globs(self, framework):
+        """Paths matching the consent file's ``[search] <framework> = [...]`` globs.
+
+        Where a framework's logs live outside its defaults (e.g. Parsl run dirs). Never
+        raises: a damaged consent file means no extra paths.
+        """
+        import glob
+
+        try:
+            patterns = (self.read_consent().data.get("search") or {}).get(framework) or []
+        except Exception:
+            return []
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        paths = []
+        for pattern in patterns:
+            if isinstance(pattern, str):
+                paths.extend(sorted(glob.glob(self.expand(pattern)))[:1000])
+        return paths
+
+    def read_policy(self):
+        from usagectl import consent
+
+        return consent.read_policy(self.policy_path, self.environ)

@@ -1,0 +1,69 @@
+"""Reading the sent ledger back as Payload records, newest first, from its end."""
+
+import datetime
+import os
+
+from usagectl.core import payloads as model
+from usagectl.core import tail
+from usagectl import _ledger as ledger
+from usagectl.core.safefiles import open_checked
+
+#: The ledger is ours and small, but a years-old one must not slow show-last down.
+BUDGET = 64 * 1024 * 1024
+
+
+def parse_time(text):
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+
+
+def payload_from_entry(entry, path, line):
+    identifiers = entry.get("identifiers") if isinstance(entry.get("identifiers"), dict) else {}
+    return model.Payload(
+        entry["framework"], parse_time(entry.get("time")), entry.get("destination"),
+        entry["outcome"], entry["body"], reason=entry.get("reason"),
+        kind="disabled-ping" if entry["outcome"] == model.DISABLED_PING else entry.get("kind"),
+        transport=entry.get("transport"), origin="ledger", source_file=path,
+        source_line=line.number, source_offset=line.offset, identifiers=identifiers,
+        notes=["recorded by the usagectl runtime hook when the framework sent it"])
+
+
+def entries_backward(handle, size, budget=BUDGET):
+    for line in tail.lines_backward(handle, size, budget):
+        entry = ledger.decode_entry(line.data)
+        if entry is not None:
+            yield entry, line
+
+
+def scan(environ, frameworks, limit=1, since=None, trust=False, path=None):
+    """Newest ledger payloads per framework -> ({framework: [payloads]}, skipped)."""
+    path = path or ledger.ledger_path(environ)
+    result = {name: [] for name in frameworks}
+    handle, info = open_checked(path, trust)
+    if handle is None:
+        return result, [info] if info else []
+    with handle:
+        for entry, line in entries_backward(handle, info.st_size):
+            name = entry["framework"]
+            if name not in result:
+                continue
+            payload = payload_from_entry(entry, path, line)
+            if since is not None and (payload.when is None or payload.when < since):
+                continue
+            if limit is None or len(result[name]) < limit:
+                result[name].append(payload)
+            if limit is not None and all(len(v) >= limit for v in result.values()):
+                break
+    return result, []
+
+
+def size_of(environ):
+    try:
+        return os.stat(ledger.ledger_path(environ)).st_size
+    except OSError:
+        return 0

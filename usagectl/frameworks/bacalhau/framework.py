@@ -1,0 +1,442 @@
+"""Bacalhau: analytics from `bacalhau serve` orchestrators, switched by DisableAnalytics.
+
+Bacalhau (Go) decides, highest first: ``-c DisableAnalytics=<bool>`` on a command line
+(invisible to us); env ``BACALHAU_DISABLEANALYTICS`` (empty is ignored; Go's
+strconv.ParseBool values, anything else makes ``bacalhau serve`` fail); config files
+given with ``-c``; only when none is given ``$DataDir/config.yaml`` (keys
+case-insensitive); default false, i.e. analytics on. DataDir is ``BACALHAU_DATADIR``,
+else ``BACALHAU_DIR``, else ``~/.bacalhau``.
+
+DisableAnalytics does not stop the daily update check, which carries the installation
+and instance IDs: only ``UpdateConfig.Interval`` <= 0 does.
+"""
+
+import os
+import shutil
+
+from usagectl.frameworks.base import Framework
+
+ENV_DISABLE = "BACALHAU_DISABLEANALYTICS"
+ENV_INTERVAL = "BACALHAU_UPDATECONFIG_INTERVAL"
+KEY_DISABLE = "DisableAnalytics"
+KEY_UPDATE = "UpdateConfig"
+KEY_INTERVAL = "Interval"
+#: Go's strconv.ParseBool, exactly.
+GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+HEADER = ("Bacalhau configuration. DisableAnalytics and UpdateConfig.Interval are kept in step\n"
+          "with your usagectl consent choice (`usagectl status bacalhau`).")
+
+
+def data_dir(env):
+    for name in ("BACALHAU_DATADIR", "BACALHAU_DIR"):
+        value = env.environ.get(name, "")
+        if value:  # viper ignores empty variables
+            return env.expand(value)
+    return os.path.join(env.home, ".bacalhau")
+
+
+def config_path(env):
+    return os.path.join(data_dir(env), "config.yaml")
+
+
+def user_config_dir(env):
+    """Go's os.UserConfigDir on Linux: $XDG_CONFIG_HOME if absolute, else ~/.config."""
+    value = env.environ.get("XDG_CONFIG_HOME", "")
+    return value if os.path.isabs(value) else os.path.join(env.home, ".config")
+
+
+def installation_id_path(env):
+    return os.path.join(user_config_dir(env), "bacalhau", "installation_id")
+
+
+def system_metadata_path(env):
+    return os.path.join(data_dir(env), "system_metadata.yaml")
+
+
+def _go_bool(text):
+    if text in GO_TRUE:
+        return True
+    if text in GO_FALSE:
+        return False
+    return None
+
+
+def _lookup(mapping, *names):
+    """(found, value, spelled keys) for a case-insensitive path; conflicting duplicates -> value None."""
+    from usagectl.core import yamlfile
+
+    node = mapping
+    for index, name in enumerate(names):
+        if not isinstance(node, dict):
+            return False, None, []
+        keys = yamlfile.find_keys(node, name)
+        if not keys:
+            return False, None, []
+        values = [node[k] for k in keys]
+        if index == len(names) - 1:
+            distinct = {repr(v) for v in values}
+            return True, values[0] if len(distinct) == 1 else _Conflict(values), keys
+        node = values[-1]
+    return False, None, []
+
+
+class _Conflict:
+    def __init__(self, values):
+        self.values = values
+
+
+
+def _read_config(path):
+    """(doc or None, problem sentence or None). Never raises."""
+    from usagectl.core import fsutil
+    from usagectl.core import yamlfile
+    from usagectl.core.errors import FrameworkFileDamaged
+
+    try:
+        data = fsutil.read_settings_file(path, "YAML")
+        if data is None:
+            return None, None
+        # Plain config files are read without importing ruamel.yaml (status must start
+        # fast); anything else, errors included, gets the full parser.
+        from usagectl.core import miniyaml as _miniyaml
+
+        try:
+            doc = _miniyaml.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            doc = None
+        if doc is not None:
+            return doc, None
+        doc, _ = yamlfile.load_mapping(data, path)
+        return doc, None
+    except FrameworkFileDamaged as exc:
+        return None, exc.message
+
+
+def _update_check_state(env, doc, path):
+    """Is the daily update check stopped? {"stopped": bool|None, "source", "value"}."""
+    from usagectl.core import yamlfile
+
+    raw = env.environ.get(ENV_INTERVAL, "")
+    if raw:
+        seconds = yamlfile.go_duration_seconds(raw)
+        return {"stopped": None if seconds is None else seconds <= 0, "source": "env:" + ENV_INTERVAL,
+                "value": raw}
+    if doc is not None:
+        found, value, _ = _lookup(doc, KEY_UPDATE, KEY_INTERVAL)
+        if found and not isinstance(value, _Conflict) and value is not None:
+            if isinstance(value, bool):
+                seconds = None
+            elif isinstance(value, (int, float)):
+                seconds = value
+            else:
+                seconds = yamlfile.go_duration_seconds(str(value))
+            return {"stopped": None if seconds is None else seconds <= 0, "source": "file:" + path,
+                    "value": str(value)}
+    return {"stopped": False, "source": "default", "value": "24h"}
+
+
+def _lowercase_style(doc):
+    """True when the file's top-level keys are all lower case (as `bacalhau config set` writes)."""
+    keys = [k for k in doc if isinstance(k, str)]
+    return bool(keys) and all(k == k.lower() for k in keys)
+
+
+class Bacalhau(Framework):
+    name = "bacalhau"
+    title = "Bacalhau"
+    own_default = "on"
+    own_default_note = "Bacalhau orchestrators send analytics unless DisableAnalytics is true"
+    endpoints = ("t.bacalhau.org", "get.bacalhau.org")
+    program = "bacalhau"
+    no_local_record = (
+        "Bacalhau keeps no local record of what it sends: there is no log of payloads to show.",
+        "What it sends: only `bacalhau serve` orchestrators send analytics (unless DisableAnalytics "
+        "is true): OTLP logs over gRPC to t.bacalhau.org:4317 (v1.6-1.7; PostHog from v1.8) with "
+        "resource attributes os.type, installation_id, instance_id, node_id_hash, node_type, "
+        "node_version, and events bacalhau.job_v1.submit, bacalhau.job_v1.terminal, "
+        "bacalhau.execution_v1.create, bacalhau.execution_v1.terminal, "
+        "bacalhau.execution_v1.compute_message (and compute_nodes_v1.info in v1.8).",
+        "Not stopped by DisableAnalytics: a daily update check to get.bacalhau.org/version carrying "
+        "installation_id and instance_id, and X-Bacalhau-InstanceID / X-Bacalhau-InstallationID "
+        "headers on every API call to an orchestrator.",
+    )
+    deletion_note = "Bacalhau documents no way to ask for analytics data to be deleted"
+    identifier_labels = {"installation_id": "Bacalhau installation_id",
+                         "instance_id": "Bacalhau instance_id"}
+
+    # ------------------------------------------------------------------ detect
+    def detect(self, env):
+        # Never run the binary: `bacalhau version` contacts an orchestrator.
+        binary = shutil.which("bacalhau", path=env.environ.get("PATH", os.defpath))
+        files = [p for p in (config_path(env), system_metadata_path(env), installation_id_path(env))
+                 if os.path.isfile(p)]
+        return {"installed": binary is not None, "version": None, "files": files, "binary": binary}
+
+    # ------------------------------------------------------------ native state
+    def native_state(self, env):
+        path = config_path(env)
+        doc, problem = _read_config(path)
+        traps = []
+        state = None
+
+        raw = env.environ.get(ENV_DISABLE, "")
+        if raw:
+            flag = _go_bool(raw)
+            if flag is None:
+                traps.append({"variable": ENV_DISABLE, "value": raw,
+                              "problem": "Bacalhau accepts only 1/t/T/TRUE/true/True or "
+                                         "0/f/F/FALSE/false/False; with %r `bacalhau serve` fails" % raw})
+                state = _state("unknown", "env:" + ENV_DISABLE,
+                               "%s=%r is not a boolean Bacalhau accepts: `bacalhau serve` refuses to "
+                               "start" % (ENV_DISABLE, raw))
+            else:
+                state = _state("off" if flag else "on", "env:" + ENV_DISABLE,
+                               "%s=%s in the environment %s analytics (it overrides %s)"
+                               % (ENV_DISABLE, raw, "disables" if flag else "enables", path))
+
+        if state is None:
+            if problem is not None:
+                state = _state("unknown", "file:" + path, "usagectl can't read %s (%s)" % (path, problem))
+            elif doc is None:
+                state = _state("on", "default", "no %s: Bacalhau's default applies (analytics on)" % path)
+            else:
+                found, value, keys = _lookup(doc, KEY_DISABLE)
+                if not found or value is None:
+                    state = _state("on", "default", "%s doesn't set DisableAnalytics, so Bacalhau's "
+                                   "default applies (analytics on)" % path)
+                elif isinstance(value, _Conflict):
+                    traps.append({"variable": KEY_DISABLE, "file": path, "value": [str(v) for v in value.values],
+                                  "problem": "%s spells DisableAnalytics %d ways (%s) with different values; "
+                                             "which one Bacalhau uses is not defined"
+                                             % (path, len(keys), ", ".join(keys))})
+                    state = _state("unknown", "file:" + path, "%s has conflicting DisableAnalytics keys" % path)
+                elif isinstance(value, bool):
+                    state = _state("off" if value else "on", "file:" + path,
+                                   "%s says %s: %s" % (path, keys[0], "true" if value else "false"))
+                else:
+                    traps.append({"variable": KEY_DISABLE, "file": path, "value": str(value),
+                                  "problem": "%s is %r, not a YAML true/false; write true or false"
+                                             % (keys[0], value)})
+                    state = _state("unknown", "file:" + path, "%s in %s is not a boolean" % (keys[0], path))
+
+        state["traps"] = traps
+        state["detail"] += "; a command's -c/--config option can still override it"
+        state["update_check"] = _update_check_state(env, doc, path)
+        return state
+
+    # ------------------------------------------------------------------- apply
+    def apply(self, env, decision, repair=False):
+        from usagectl.core import fsutil
+        from usagectl.core import yamlfile
+        from usagectl.core.errors import FrameworkFileDamaged
+
+        result = {"changed": [], "notes": [], "side_channels_closed": []}
+        if decision.mode == "unset":
+            return result
+        disable = decision.mode != "on"
+        path = config_path(env)
+        directory = os.path.dirname(path)
+        created_dir = not os.path.isdir(directory)
+        # Written even when Bacalhau isn't installed (yet): a careful user who installs it
+        # later wants the opt-out already in place, and Bacalhau initialises its repo in an
+        # existing directory (pkg/repo/fs.go: no repo.version means "uninitialised"). The
+        # directory is created 0700, as it will hold keys.
+        with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
+            data = fsutil.read_settings_file(path, "YAML")
+            indent = (4, 4, 0)  # what Go's yaml.v3 writes (bacalhau config set)
+            if data is None:
+                doc = yamlfile.new_mapping()
+                doc.yaml_set_start_comment(HEADER)
+            else:
+                try:
+                    doc, detected = yamlfile.load_mapping(data, path)
+                    indent = detected or indent
+                except FrameworkFileDamaged:
+                    if not repair:
+                        raise
+                    backup = fsutil.backup_copy(path, data, env.now())
+                    result["notes"].append("%s was damaged; a byte-identical copy was kept at %s"
+                                           % (path, backup))
+                    doc = yamlfile.new_mapping()
+                    doc.yaml_set_start_comment(HEADER)
+                    data = None
+            lower = _lowercase_style(doc)
+            changed = _set_bool(doc, KEY_DISABLE, disable, lower)
+            interval_stopped_now = False
+            if disable:
+                interval_stopped_now = _stop_update_check(doc, lower)
+                changed = changed or interval_stopped_now
+            if changed or data is None:
+                new = yamlfile.dump(doc, indent)
+                yamlfile.write_checked(path, new, expect=lambda parsed: _says(parsed, disable))
+                result["changed"].append(path)
+
+        if disable:
+            result["side_channels_closed"].append("update-check")
+            if interval_stopped_now:
+                result["notes"].append("Stopped Bacalhau's daily update check (UpdateConfig.Interval: 0s "
+                                       "in %s): it sends the installation and instance IDs to "
+                                       "get.bacalhau.org" % path)
+        elif result["changed"]:
+            result["notes"].append("Bacalhau's update check is left as it is: if it was stopped, set "
+                                   "UpdateConfig.Interval in %s to turn it back on" % path)
+        if created_dir and result["changed"] and shutil.which("bacalhau", path=env.environ.get("PATH", os.defpath)) is None:
+            result["notes"].append("Bacalhau isn't installed; %s was created so the setting is in place "
+                                   "if it ever is" % directory)
+        raw = env.environ.get(ENV_DISABLE, "")
+        if raw and _go_bool(raw) is not disable:
+            result["notes"].append("%s=%s in this environment overrides %s" % (ENV_DISABLE, raw, path))
+        raw = env.environ.get(ENV_INTERVAL, "")
+        if disable and raw:
+            seconds = yamlfile.go_duration_seconds(raw)
+            if seconds is None or seconds > 0:
+                result["notes"].append("%s=%s in this environment keeps the update check running"
+                                       % (ENV_INTERVAL, raw))
+        return result
+
+    # ------------------------------------------------------------ side channels
+    def env_vars(self, decision):
+        if decision.mode == "unset":
+            return []
+        if decision.mode == "on":
+            return [(ENV_DISABLE, "false")]
+        return [(ENV_DISABLE, "true"), (ENV_INTERVAL, "0s")]
+
+    def side_channels(self, env):
+        stopped = (self.native_state(env).get("update_check") or {}).get("stopped")
+        return [{
+            "name": "update-check",
+            "closed": bool(stopped),
+            "detail": "a daily request to get.bacalhau.org/version carrying the installation ID and "
+                      "instance ID; DisableAnalytics does not stop it",
+            "how_to_close": "UpdateConfig.Interval: 0s in %s (usagectl sets it when off), or "
+                            "%s=0s" % (config_path(env), ENV_INTERVAL),
+        }, {
+            "name": "id-headers",
+            "detail": "every API call a client makes to an orchestrator carries X-Bacalhau-InstanceID and "
+                      "X-Bacalhau-InstallationID headers",
+            "how_to_close": "no setting stops them; they go only to the orchestrator you talk to",
+        }]
+
+    def identifier_files(self, env):
+        """Where Bacalhau keeps the IDs it sends (read only): a deletion request names them."""
+        found = []
+        path = installation_id_path(env)
+        value = None
+        try:
+            with open(path, "rb") as handle:
+                value = handle.read(4096).decode("utf-8", "replace").strip() or None
+        except OSError:
+            pass
+        found.append({"name": "installation_id", "path": path, "exists": os.path.isfile(path),
+                      "value": value})
+        path = system_metadata_path(env)
+        value = None
+        doc, _ = _read_config(path) if os.path.isfile(path) else (None, None)
+        if doc is not None:
+            ok, raw, _ = _lookup(doc, "InstanceID")
+            if ok and raw is not None and not isinstance(raw, _Conflict):
+                value = str(raw)
+        found.append({"name": "instance_id", "path": path, "exists": os.path.isfile(path),
+                      "value": value, "key": "InstanceID"})
+        return found
+
+    # ------------------------------------------------------------- preview
+    def preview(self, env, decision, native, level=None):
+        from usagectl.frameworks.bacalhau import preview
+
+        return preview.preview(env, decision, native, level=level)
+
+    # ----------------------------------------------------------- deletion
+    def gather_identifiers(self, env, found):
+        from usagectl.frameworks.bacalhau import identifiers
+
+        identifiers.gather(env, found)
+
+
+def _state(mode, source, detail):
+    return {"mode": mode, "source": source, "detail": detail, "traps": []}
+
+
+def _spell(name, lower):
+    return name.lower() if lower else name
+
+
+def _set_bool(doc, name, value, lower):
+    """Set ``name`` (any spelling, every spelling present) to ``value``; True when it changed."""
+    from usagectl.core import yamlfile
+
+    keys = yamlfile.find_keys(doc, name)
+    if not keys:
+        doc[_spell(name, lower)] = value
+        return True
+    changed = False
+    for key in keys:
+        if doc[key] is not value:
+            doc[key] = value
+            changed = True
+    return changed
+
+
+def _stop_update_check(doc, lower):
+    """Make UpdateConfig.Interval <= 0 (writing 0s); True when it changed."""
+    from usagectl.core import yamlfile
+
+    keys = yamlfile.find_keys(doc, KEY_UPDATE)
+    if not keys:
+        section = yamlfile.new_mapping()
+        section[_spell(KEY_INTERVAL, lower)] = "0s"
+        doc[_spell(KEY_UPDATE, lower)] = section
+        return True
+    changed = False
+    for key in keys:
+        section = doc[key]
+        if not isinstance(section, dict):
+            section = yamlfile.new_mapping()
+            doc[key] = section
+            changed = True
+        section_lower = lower or key == key.lower()
+        inner = yamlfile.find_keys(section, KEY_INTERVAL)
+        if not inner:
+            section[_spell(KEY_INTERVAL, section_lower)] = "0s"
+            changed = True
+            continue
+        for k in inner:
+            if not _is_stopped(section[k]):
+                section[k] = "0s"
+                changed = True
+    return changed
+
+
+def _is_stopped(value):
+    from usagectl.core import yamlfile
+
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return value <= 0
+    seconds = yamlfile.go_duration_seconds(str(value))
+    return seconds is not None and seconds <= 0
+
+
+def _says(parsed, disable):
+    """Does a parsed (plain) config say what we meant to write?"""
+    if not isinstance(parsed, dict):
+        return False
+    values = [v for k, v in parsed.items() if isinstance(k, str) and k.lower() == KEY_DISABLE.lower()]
+    if not values or any(v is not disable for v in values):
+        return False
+    if disable:
+        sections = [v for k, v in parsed.items() if isinstance(k, str) and k.lower() == KEY_UPDATE.lower()]
+        if not sections:
+            return False
+        for section in sections:
+            intervals = [v for k, v in (section or {}).items()
+                         if isinstance(k, str) and k.lower() == KEY_INTERVAL.lower()]
+            if not intervals or not all(_is_stopped(v) for v in intervals):
+                return False
+    return True
+
+
+FRAMEWORK = Bacalhau()

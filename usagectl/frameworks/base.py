@@ -1,0 +1,212 @@
+"""The one interface every framework implements: what usagectl knows about it.
+
+A framework object is the single home of everything usagectl knows about one
+framework: where its switch lives, what it does by default, where it sends, what it
+records locally, what its next report holds, which identifiers a deletion request
+needs, how to ask its own code, and what the runtime hook patches. The engines
+(records, preview, verify, watch, hook, deletion) iterate the frameworks and call
+these methods; none of them branches on a framework's name.
+
+Every capability has a default that says "nothing known", so a third-party framework
+(entry-point group ``usagectl.adapters``) implements only what its framework has.
+Declarations the import-light parts read (the runtime hook, ``verify --run``'s audit
+hook) are plain data: tuples and dicts of strings.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from usagectl.consent import Decision
+    from usagectl.core.environment import Environment
+
+#: A native-state answer: mode ("on", "off", "local" or "unknown"), source, detail, traps.
+NativeState = dict[str, Any]
+
+
+class Framework:
+    #: Name used in the consent file and on the command line (lower case).
+    name: str = ""
+    #: Human name.
+    title: str = ""
+    #: What the framework does when nobody has chosen: "on" or "off".
+    own_default: str = "off"
+    #: One line explaining that default.
+    own_default_note: str = ""
+    #: True when the framework has telemetry levels (Parsl's 1-3) that a level cap limits.
+    has_levels: bool = False
+    #: Hosts the framework sends telemetry to by default; verify --run blocks them.
+    endpoints: tuple[str, ...] = ()
+    #: The Python package to look for, or the program on PATH (for `installed_here`).
+    python_package: str | None = None
+    program: str | None = None
+
+    # -- Local records ------------------------------------------------------
+    #: What to say when the framework keeps no local record of what it sends (first
+    #: line: that fact; the rest: what it sends). Empty when it keeps records.
+    no_local_record: tuple[str, ...] = ()
+    #: Notes shown with every records listing of this framework.
+    records_notes: tuple[str, ...] = ()
+
+    # -- Deletion -------------------------------------------------------------
+    #: The deletion channel the framework documents: {"email": ..., "source": ...}.
+    deletion_channel: dict[str, str] | None = None
+    #: What to say when it documents none.
+    deletion_note: str = ""
+    #: Human labels of the identifier kinds a deletion request names.
+    identifier_labels: dict[str, str] = {}
+
+    # -- Runtime hook (plain data: the .pth and runtime.py read it) --------------
+    #: module name -> ("before" | "after", function name in ``hook.py`` beside the
+    #: framework's module). "before" runs before the module is imported, "after"
+    #: patches it right after it ran.
+    hook_imports: dict[str, tuple[str, str]] = {}
+    #: Environment the .pth sets on an import of that module when runtime.py can't
+    #: be loaded (fail closed where no code is needed).
+    hook_fallback_env: dict[str, dict[str, str]] = {}
+
+    # -- verify --run (plain data: the audit hook reads it) -----------------------
+    #: (module __name__, function name) -> the local that holds what would be sent.
+    payload_frames: dict[tuple[str, str], str] = {}
+
+    # -----------------------------------------------------------------------
+    # Settings
+
+    def detect(self, env: Environment) -> dict[str, Any]:
+        """Is the framework installed, and which of its files exist?"""
+        return {"installed": None, "version": None, "files": []}
+
+    def installed_here(self, env: Environment) -> bool | None:
+        """Cheaply: can this Python import the framework (or is its program on PATH)?
+
+        None when the framework names neither. Cheap enough for `status`, unlike detect().
+        """
+        if self.python_package:
+            import importlib.util
+
+            try:
+                return importlib.util.find_spec(self.python_package) is not None
+            except (ImportError, ValueError):
+                return False
+        if self.program:
+            import shutil
+
+            return shutil.which(self.program, path=env.environ.get("PATH")) is not None
+        return None
+
+    def native_state(self, env: Environment) -> NativeState:
+        """What the framework itself will decide, and which of its sources decided it.
+
+        Returns a dict: mode ("on", "off", "local" or "unknown"), source, detail, and
+        traps (env values the framework would misread or crash on).
+        """
+        return {"mode": "unknown", "source": None, "detail": "usagectl can't read this framework's state",
+                "traps": []}
+
+    def apply(self, env: Environment, decision: Decision, repair: bool = False) -> dict[str, Any]:
+        """Carry ``decision`` into the framework's own settings. -> dict(changed, notes)."""
+        return {"changed": [], "notes": []}
+
+    def env_vars(self, decision: Decision) -> list[tuple[str, str]]:
+        """The framework's own environment variables for ``decision``: [(name, value)].
+
+        For CI jobs and containers where the consent file isn't shared. Empty when the
+        framework has no such variable or the decision is "unset".
+        """
+        return []
+
+    def side_channels(self, env: Environment) -> list[dict[str, Any]]:
+        """Traffic the framework's telemetry switch does not stop.
+
+        A list of {"name", "detail", "how_to_close"}; empty when none is known.
+        """
+        return []
+
+    def identifier_files(self, env: Environment) -> list[dict[str, Any]]:
+        """Files holding identifiers the framework sends (read only).
+
+        A list of {"name", "path", "exists", "value"}; empty when none is known.
+        """
+        return []
+
+    # -----------------------------------------------------------------------
+    # Records (show-last, verify, request-deletion)
+
+    def scan_records(self, env: Environment, limit: int | None, since: Any, trust: bool,
+                     paths: tuple[str, ...] | list[str]) -> tuple[list, list] | None:
+        """Payloads from the framework's own local files -> (payloads, skipped).
+
+        None when the framework keeps no local record usagectl can read.
+        """
+        return None
+
+    def follow_source(self, env: Environment, trust: bool, paths: list[str]) -> Any:
+        """An object whose ``poll(now)`` returns new payloads from the framework's own
+        files, with a ``skipped`` list; None when there is nothing to follow."""
+        return None
+
+    def display_body(self, payload: Any) -> bytes | None:
+        """The bytes to show for a payload, when they differ from ``payload.body``
+        (e.g. a transport prefix); None to show the body as it is."""
+        return None
+
+    # -----------------------------------------------------------------------
+    # Preview
+
+    def preview(self, env: Environment, decision: Decision, native: NativeState,
+                level: int | None = None) -> dict[str, Any] | None:
+        """The next report (usagectl.core.previews's dict); None when not known."""
+        return None
+
+    # -----------------------------------------------------------------------
+    # Asking the framework's own code (verify)
+
+    def probe_file(self) -> str | None:
+        """A stdlib-plus-framework module with ``probe() -> dict``, run by path in the
+        target Python; None when there is nothing to ask."""
+        return None
+
+    def says(self, probe: dict[str, Any]) -> str | None:
+        """"on"/"off" from the probe's answer (the framework's own verdict), else None."""
+        return None
+
+    # -----------------------------------------------------------------------
+    # Runtime hook
+
+    def hook_file(self) -> str | None:
+        """The stdlib-only module holding the functions named in ``hook_imports``."""
+        return None
+
+    def hooked_state(self, env: Environment, decision: Decision,
+                     hook: dict[str, Any]) -> dict[str, Any] | None:
+        """The effective state once the runtime hook (installed as ``hook`` says) acts,
+        for a framework whose only mechanism is the hook; None when the hook adds
+        nothing to ``native_state``."""
+        return None
+
+    def hook_notes(self, hook: dict[str, Any]) -> list[str]:
+        """What `sync` says about this framework given the hook's state."""
+        return []
+
+    # -----------------------------------------------------------------------
+    # Deletion
+
+    def gather_identifiers(self, env: Environment, found: Any) -> None:
+        """Add the identifiers of this framework's collected data to ``found``
+        (usagectl.deletion.identifiers.Found), from local files only."""
+        found.notes.append("usagectl knows no local identifiers for %s" % self.name)
+
+    # -----------------------------------------------------------------------
+
+    def _sibling(self, module_file: str, name: str) -> str:
+        """Path of ``name`` next to the module file of a framework package."""
+        return os.path.join(os.path.dirname(os.path.abspath(module_file)), name)
+
+    def __repr__(self) -> str:
+        return "<%s framework>" % self.name
+
+
+#: The name third-party plug-ins and older code know it by.
+Adapter = Framework

@@ -1,0 +1,536 @@
+"""Coiled analytics for Dask: coiled.analytics.* keys in the dask config.
+
+The switch is dask's configuration, resolved by ``dask/config.py``: package defaults
+(Coiled registers ``coiled/coiled.yaml`` with ``update_defaults``) lose to every
+``*.yaml|*.yml|*.json`` file in the config dirs ($DASK_ROOT_CONFIG or /etc/dask,
+``{sys.prefix}/etc/dask``, ``~/.config/dask``, $DASK_CONFIG; later dir wins, and inside a
+dir the later file by sorted path wins), and files lose to ``DASK_*`` env variables.
+
+usagectl writes its own file, ``zz-usagectl.yaml``, into the highest-ranked dir
+($DASK_CONFIG, else ~/.config/dask): it sorts after ``coiled.yaml`` (which holds the
+user's API token and is never touched). Turning analytics back on removes our file so
+the user's and Coiled's own settings apply again.
+
+native_state re-implements dask's resolution (paths, merge order, ``-``/``_`` key
+equivalence, env parsing) without importing dask; the tests compare it with
+``dask.config.get`` in a subprocess.
+"""
+
+import ast
+import os
+import site
+import sys
+
+from usagectl.frameworks.base import Framework
+
+FILE_NAME = "zz-usagectl.yaml"
+EXTENSIONS = (".json", ".yaml", ".yml")
+
+#: The keys usagectl turns off, with the value that means "off".
+OFF_VALUES = (
+    ("coiled.analytics.disabled", True),
+    ("coiled.analytics.computation.code.transmit", False),
+    ("coiled.analytics.profile.transmit", False),
+    ("coiled.analytics.events.allow", []),
+    ("coiled.analytics.client-spans.transmit", False),
+    ("coiled.send-client-events", False),
+)
+#: What Coiled uses when no config layer has the key: coiled.yaml's defaults (1.135.6),
+#: and for the two keys it doesn't list, the default passed to dask.config.get in code.
+FALLBACK_DEFAULTS = {
+    "coiled.analytics.disabled": False,
+    "coiled.analytics.computation.code.transmit": True,
+    "coiled.analytics.profile.transmit": False,
+    "coiled.analytics.events.allow": ["*"],
+    "coiled.analytics.client-spans.transmit": True,
+    "coiled.send-client-events": True,
+}
+
+FILE_TEXT = """\
+# Managed by usagectl: it writes this file when Coiled analytics are off (or local)
+# and removes it when they are on. Change the choice with `usagectl enable|disable coiled`.
+# The name sorts after coiled.yaml, so dask ranks these values above it.
+coiled:
+  analytics:
+    disabled: true
+    computation:
+      code:
+        transmit: false
+    profile:
+      transmit: false
+    events:
+      allow: []
+    client-spans:
+      transmit: false
+  send-client-events: false
+"""
+
+
+# --------------------------------------------------------------------------
+# dask's own rules, re-implemented (dask/config.py)
+
+
+def _home_path(env, *parts):
+    from usagectl.core.environment import expanduser_like_python
+
+    return os.path.join(expanduser_like_python(env.environ, "~"), *parts)
+
+
+def dask_config_dir(env):
+    """dask.config.PATH: where Coiled writes coiled.yaml and usagectl writes its file."""
+    if "DASK_CONFIG" in env.environ:
+        return env.environ["DASK_CONFIG"]
+    return _home_path(env, ".config", "dask")
+
+
+def managed_file(env):
+    return os.path.join(dask_config_dir(env), FILE_NAME)
+
+
+def dask_search_paths(env):
+    """dask.config.paths, lowest priority first, as this Python environment would see them."""
+    environ = env.environ
+    paths = [
+        environ.get("DASK_ROOT_CONFIG", "/etc/dask"),
+        os.path.join(sys.prefix, "etc", "dask"),
+        *[os.path.join(prefix, "etc", "dask") for prefix in site.PREFIXES],
+        _home_path(env, ".config", "dask"),
+    ]
+    if "DASK_CONFIG" in environ:
+        paths.append(environ["DASK_CONFIG"])
+    # dask removes duplicates keeping the LAST occurrence.
+    return list(reversed(list(dict.fromkeys(reversed(paths)))))
+
+
+def _config_files(paths):
+    files = []
+    for path in paths:
+        if os.path.exists(path):
+            if os.path.isdir(path):
+                try:
+                    files.extend(sorted(os.path.join(path, p) for p in os.listdir(path)
+                                        if os.path.splitext(p)[1].lower() in EXTENSIONS))
+                except OSError:
+                    pass
+            else:
+                files.append(path)
+    return files
+
+
+class MalformedConfig(Exception):
+    """A dask config file that makes every ``import dask`` raise."""
+
+    def __init__(self, path, message):
+        Exception.__init__(self, "%s: %s" % (path, message))
+        self.path = path
+        self.message = message
+
+
+
+def _safe_load(text):
+    try:
+        import yaml  # PyYAML: what dask itself uses (YAML 1.1: yes/no/on/off are booleans)
+    except ImportError:
+        from ruamel.yaml import YAML
+
+        loader = YAML(typ="safe", pure=True)
+        loader.version = (1, 1)
+        return loader.load(text)
+    return yaml.safe_load(text)
+
+
+#: coiled.yaml files shipped by coiled releases that were read and checked (sha256 of the
+#: file -> the keys usagectl resolves), so `status` needs no YAML parser for them. Any other
+#: file is parsed; tests/test_adapter_coiled.py re-parses the installed one against this.
+KNOWN_PACKAGE_DEFAULTS = {
+    # coiled 1.135.6
+    "cfbd31ccd532d04f1bf18b75dad6189a32430e6a7e53ade8503eb571cbaee4dd": lambda: {"coiled": {
+        "analytics": {"disabled": False, "computation": {"code": {"transmit": True}},
+                      "profile": {"transmit": False}, "events": {"allow": ["*"]}},
+        "send-client-events": True}},
+}
+
+
+def _own_file_tree():
+    """What FILE_TEXT parses to (a fresh copy: callers merge into it)."""
+    tree = {}
+    for dotted, value in OFF_VALUES:
+        _assign(dotted.split("."), list(value) if isinstance(value, list) else value, tree)
+    return tree
+
+
+def _known_tree(data):
+    """The parsed form of a file whose exact bytes usagectl knows, else None."""
+    if data == FILE_TEXT.encode("utf-8"):
+        return _own_file_tree()
+    if len(data) < 65536:
+        import hashlib
+
+        known = KNOWN_PACKAGE_DEFAULTS.get(hashlib.sha256(data).hexdigest())
+        if known is not None:
+            return known()
+    return None
+
+
+def _load_file(path):
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None  # dask ignores unreadable files
+    known = _known_tree(data)
+    if known is not None:
+        return known
+    try:
+        # dask opens files in text mode with the default encoding; do the same.
+        import locale
+
+        text = data.decode(locale.getpreferredencoding(False), "replace")
+    except LookupError:
+        text = data.decode("utf-8", "replace")
+    try:
+        config = _safe_load(text)
+    except Exception as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = " line %d" % (mark.line + 1) if mark is not None else ""
+        raise MalformedConfig(path, "malformed YAML%s (%s)" % (where, getattr(exc, "problem", None) or exc))
+    if config is not None and not isinstance(config, dict):
+        raise MalformedConfig(path, "the top level is a %s, not a mapping" % type(config).__name__)
+    return config
+
+
+def canonical_name(key, config):
+    try:
+        if key in config:
+            return key
+    except TypeError:
+        return key
+    alt = key.replace("_", "-") if "_" in key else key.replace("-", "_")
+    return alt if alt in config else key
+
+
+def update(old, new, priority="new"):
+    """dask.config.update for priority "new" and "old"."""
+    for key, value in new.items():
+        key = canonical_name(key, old)
+        if isinstance(value, dict):
+            if key not in old or old[key] is None or not isinstance(old[key], dict):
+                old[key] = {}
+            update(old[key], value, priority=priority)
+        elif priority == "new" or key not in old:
+            old[key] = value
+    return old
+
+
+def interpret_value(value):
+    try:
+        return ast.literal_eval(value)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        pass
+    return {"none": None, "null": None, "false": False, "true": True}.get(value.lower(), value)
+
+
+def _assign(keys, value, target):
+    key = canonical_name(keys[0], target)
+    if len(keys) == 1:
+        target[key] = value
+    else:
+        if key not in target:
+            target[key] = {}
+        _assign(keys[1:], value, target[key])
+
+
+def collect_env(environ):
+    """(config, {dotted key: env var name}) from DASK_* variables."""
+    import base64
+    import json
+
+    flat = {}
+    origin = {}
+    if "DASK_INTERNAL_INHERIT_CONFIG" in environ:
+        flat = json.loads(base64.urlsafe_b64decode(environ["DASK_INTERNAL_INHERIT_CONFIG"].encode()).decode())
+    for name, raw in environ.items():
+        if name.startswith("DASK_"):
+            dotted = name[5:].lower().replace("__", ".")
+            flat[dotted] = interpret_value(raw)
+            origin[dotted] = name
+    result = {}
+    for key, value in flat.items():
+        _assign(key.split("."), value, result)
+    return result, origin
+
+
+def get(config, dotted):
+    """(found, value) like dask.config.get(dotted)."""
+    node = config
+    for key in dotted.split("."):
+        key = canonical_name(key, node)
+        try:
+            node = node[key]
+        except (TypeError, IndexError, KeyError):
+            return False, None
+    return True, node
+
+
+def _package_defaults():
+    """coiled.yaml from the installed coiled package (registered as dask defaults on import)."""
+    from importlib import util
+
+    try:
+        spec = util.find_spec("coiled")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(list(spec.submodule_search_locations)[0], "coiled.yaml")
+    try:
+        return _load_file(path)
+    except MalformedConfig:
+        return None
+
+
+def resolve(env):
+    """What ``dask.config.get`` returns for each analytics key, and which layer supplied it.
+
+    Returns {dotted key: {"value", "source"}}; raises MalformedConfig when dask itself
+    could not import.
+    """
+    files = _config_files(dask_search_paths(env))
+    layers = []  # lowest priority first: (source, config)
+    for path in files:
+        config = _load_file(path)
+        if config is not None:
+            layers.append(("file:" + path, config))
+    env_config, env_origin = collect_env(env.environ)
+    layers.append(("env", env_config))
+
+    collected = {}
+    for _, config in reversed(layers):
+        update(collected, config, priority="old")
+    effective = {}
+    defaults = _package_defaults()
+    if defaults:
+        update(effective, defaults, priority="old")
+    update(effective, collected)
+
+    resolved = {}
+    for dotted, _ in OFF_VALUES:
+        found, value = get(effective, dotted)
+        source = "default"
+        if not found:
+            value = FALLBACK_DEFAULTS[dotted]
+        else:
+            for name, config in reversed(layers):
+                here, layer_value = get(config, dotted)
+                if here and layer_value == value:
+                    source = name
+                    if name == "env":
+                        source = "env:" + _env_name(env_origin, dotted)
+                    break
+        resolved[dotted] = {"value": value, "source": source}
+    return resolved
+
+
+def _env_name(origin, dotted):
+    wanted = _normal(dotted)
+    for key, name in origin.items():
+        if _normal(key) == wanted or wanted.startswith(_normal(key) + "."):
+            return name
+    return "DASK_INTERNAL_INHERIT_CONFIG"
+
+
+def _normal(dotted):
+    return dotted.replace("_", "-")
+
+
+def _is_off(dotted, value):
+    """Does this value keep the data in? Coiled tests these keys for truth (spans.py, cluster.py)."""
+    if dotted == "coiled.analytics.disabled":
+        return bool(value)
+    if dotted == "coiled.analytics.events.allow":
+        return isinstance(value, (list, tuple)) and len(value) == 0
+    return not value
+
+
+def _traps(env, resolved):
+    traps = []
+    for dotted, info in resolved.items():
+        value = info["value"]
+        if dotted == "coiled.analytics.events.allow" or isinstance(value, bool):
+            continue
+        if isinstance(value, str):
+            where = info["source"]
+            variable = where[4:] if where.startswith("env:") else dotted
+            trap = {"variable": variable, "value": value,
+                    "problem": "dask keeps %r as a string, not a boolean, and Coiled tests it for truth, so "
+                               "it counts as %s" % (value, "true (disabled)" if dotted.endswith("disabled")
+                                                    else "true (sent)")}
+            if where.startswith("file:"):
+                trap["file"] = where[5:]
+            traps.append(trap)
+    return traps
+
+
+class Coiled(Framework):
+    name = "coiled"
+    title = "Coiled/Dask"
+    own_default = "on"
+    own_default_note = "Coiled-managed clusters collect analytics; self-managed ones only when registered"
+    endpoints = ("cloud.coiled.io",)
+    python_package = "coiled"
+    no_local_record = (
+        "Coiled keeps no local record of what it sends: there is no log of payloads to show.",
+        "What it sends, once analytics is registered on a cluster (coiled.analytics.register(client), "
+        "a scheduler preload of coiled.analytics, or any Coiled-managed cluster): the code of each "
+        "computation (coiled.analytics.computation.code.transmit, default true), client spans "
+        "(coiled.analytics.client-spans.transmit, default true) and client events "
+        "(coiled.send-client-events, default true); other analytics keys are read by a scheduler "
+        "plugin downloaded from Coiled at run time.",
+        "Coiled-managed clusters also receive your whole local dask config, analytics keys and API "
+        "token included.",
+    )
+    deletion_note = "Coiled documents no deletion channel for its analytics beyond contacting its support"
+    identifier_labels = {"user": "Coiled user", "workspace": "Coiled workspace"}
+    hook_imports = {"coiled.analytics": ("after", "patch_analytics")}
+
+    # ------------------------------------------------------------------ detect
+    def detect(self, env):
+        from importlib import metadata, util
+
+        installed = util.find_spec("coiled") is not None
+        versions = {}
+        for package in ("coiled", "dask", "distributed"):
+            try:
+                versions[package] = metadata.version(package)
+            except metadata.PackageNotFoundError:
+                versions[package] = None
+        files = [p for p in (os.path.join(dask_config_dir(env), "coiled.yaml"), managed_file(env))
+                 if os.path.isfile(p)]
+        return {"installed": installed, "version": versions["coiled"], "files": files,
+                "components": versions}
+
+    # ------------------------------------------------------------ native state
+    def native_state(self, env):
+        try:
+            resolved = resolve(env)
+        except MalformedConfig as exc:
+            return {"mode": "unknown", "source": "file:" + exc.path,
+                    "detail": "%s: every `import dask` fails until it is fixed" % exc, "traps": [],
+                    "keys": {}}
+        except Exception as exc:  # e.g. a DASK_INTERNAL_INHERIT_CONFIG that isn't base64 JSON
+            return {"mode": "unknown", "source": "env",
+                    "detail": "usagectl can't model dask's config here (%s)" % exc.__class__.__name__,
+                    "traps": [], "keys": {}}
+        permissive = [k for k, info in resolved.items() if not _is_off(k, info["value"])]
+        if not permissive:
+            mode = "off"
+            source = resolved["coiled.analytics.disabled"]["source"]
+            detail = "dask's config turns every Coiled analytics key off"
+        else:
+            mode = "on"
+            source = resolved[permissive[0]]["source"]
+            names = ", ".join("%s=%r" % (k, resolved[k]["value"]) for k in permissive)
+            detail = "dask's config lets Coiled analytics through: %s" % names
+        return {"mode": mode, "source": source, "detail": detail, "traps": _traps(env, resolved),
+                "keys": resolved}
+
+    # ------------------------------------------------------------------- apply
+    def apply(self, env, decision, repair=False):
+        from usagectl.core import fsutil
+        from usagectl.core import yamlfile
+
+        result = {"changed": [], "notes": [], "side_channels_closed": []}
+        if decision.mode == "unset":
+            return result
+        path = managed_file(env)
+        with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
+            current = fsutil.read_settings_file(path, "YAML")
+            if decision.mode == "on":
+                if current is not None:
+                    os.unlink(path)
+                    fsutil.fsync_dir(os.path.dirname(fsutil.real_target(path)))
+                    result["changed"].append(path)
+                    result["notes"].append("removed %s: your own and Coiled's dask settings apply again" % path)
+            else:
+                data = FILE_TEXT.encode("utf-8")
+                if current != data:
+                    # repair doesn't matter here: the file is ours and holds nothing else.
+                    yamlfile.write_checked(path, data, expect=_says_off)
+                    result["changed"].append(path)
+        if decision.mode != "on":
+            after = self.native_state(env)
+            if after["mode"] != "off":
+                result["notes"].append("%s is written, but dask still resolves analytics on (%s): a "
+                                       "DASK_COILED__* variable or a later config file overrides it"
+                                       % (path, after["detail"]))
+            if result["changed"]:
+                result["notes"].append("Coiled-managed clusters receive your whole local dask config, "
+                                       "these keys included")
+        return result
+
+    # --------------------------------------------------------------- env vars
+    def env_vars(self, decision):
+        if decision.mode not in ("off", "local"):
+            return []  # "on" needs no variable: the user's and Coiled's own settings apply
+        return [("DASK_" + dotted.upper().replace(".", "__").replace("-", "_"), _python_literal(value))
+                for dotted, value in OFF_VALUES]
+
+    # ------------------------------------------------------------ side channels
+    def side_channels(self, env):
+        return [{
+            "name": "interactions",
+            "detail": "the coiled client POSTs interaction records (action, success, coiled version, "
+                      "error message, extra data) to /api/v2/interactions/interaction on the Coiled "
+                      "server it uses; no config key gates them",
+            "how_to_close": "only by not using the Coiled service; cluster event reports to the same "
+                            "server stop with coiled.send-client-events: false (usagectl sets it when off)",
+        }, {
+            "name": "config-forwarding",
+            "detail": "Coiled-managed clusters receive the whole local dask config, the API token "
+                      "and analytics keys included, and run the analytics scheduler plugin",
+            "how_to_close": "analytics keys set off locally travel with the config; don't keep "
+                            "secrets in dask config files you don't mean to send",
+        }]
+
+    # ------------------------------------------------------------- preview
+    def preview(self, env, decision, native, level=None):
+        from usagectl.frameworks.coiled import preview
+
+        return preview.preview(env, decision, native, level=level)
+
+    # -------------------------------------------------------- own code
+    def probe_file(self):
+        return self._sibling(__file__, "probe.py")
+
+    def says(self, probe):
+        values = probe.get("values")
+        if values is None:
+            return None
+        return "off" if all(_is_off(k, v) for k, v in values.items()) else "on"
+
+    def hook_file(self):
+        return self._sibling(__file__, "hook.py")
+
+    # ----------------------------------------------------------- deletion
+    def gather_identifiers(self, env, found):
+        from usagectl.frameworks.coiled import identifiers
+
+        identifiers.gather(env, found)
+
+
+def _python_literal(value):
+    # dask parses DASK_* values with ast.literal_eval first: True, False, [] come back typed.
+    return repr(value)
+
+
+def _says_off(parsed):
+    if not isinstance(parsed, dict):
+        return False
+    for dotted, off in OFF_VALUES:
+        found, value = get(parsed, dotted)
+        if not found or value != off or type(value) is not type(off):
+            return False
+    return True
+
+
+FRAMEWORK = Coiled()

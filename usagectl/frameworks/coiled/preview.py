@@ -1,0 +1,102 @@
+"""Coiled analytics for Dask: which coiled.analytics keys let data leave, as dask resolves them.
+
+Values come from dask's own config (dask.config.refresh() then get(), in a probe
+process with this environment), so every config dir, file order and DASK_* variable
+counts exactly as it will in the user's programs. Coiled reads two keys itself
+(coiled/spans.py) and coiled.send-client-events (coiled/v2/cluster.py); the others are
+read by a scheduler plugin downloaded from Coiled at run time, which we can't inspect.
+"""
+
+import json
+
+from usagectl.core import probes
+from usagectl.core import previews as result
+
+TITLE = "Coiled/Dask"
+DESTINATION = "the Coiled server (coiled.server, default https://cloud.coiled.io)"
+PRELOAD_KEY = "distributed.scheduler.preload"
+
+# (key, who reads it, what leaves when it allows sending, how the value is tested, the
+# default the reader falls back to when the key is not set at all: Coiled's own
+# dask.config.get(key, True) calls; None where the reader is the plugin we can't see).
+KEYS = (
+    ("coiled.analytics.computation.code.transmit", "coiled (local)",
+     "the code of your computations (call stacks) with span data", "truthy", True),
+    ("coiled.analytics.client-spans.transmit", "coiled (local)",
+     "span timings and names from your client", "truthy", True),
+    ("coiled.send-client-events", "coiled (local)",
+     "client events of Coiled-managed clusters", "truthy", True),
+    ("coiled.analytics.disabled", "scheduler plugin from Coiled",
+     "all scheduler analytics (sent unless this is true)", "falsy", None),
+    ("coiled.analytics.profile.transmit", "scheduler plugin from Coiled",
+     "scheduler profiles", "truthy", None),
+    ("coiled.analytics.events.allow", "scheduler plugin from Coiled",
+     "scheduler events matching these patterns", "non-empty", None),
+)
+
+
+def leaves(value, test):
+    """Does this value let data leave, tested the way the reader tests it?"""
+    if test == "truthy":
+        # Coiled checks `if not value`: the strings "no", "off" and "false" are truthy here
+        # unless dask already parsed them (env values false/none are parsed, no/off are not).
+        return bool(value)
+    if test == "falsy":
+        return not bool(value)
+    return bool(value)  # a non-empty allow list
+
+
+def preview(env, decision, native, level=None):
+    from usagectl.frameworks.coiled.framework import FRAMEWORK
+
+    item, effective = result.start(FRAMEWORK.name, TITLE, decision, native,
+                                   "`usagectl disable coiled` writes zz-usagectl.yaml in the dask "
+                                   "config dir")
+    item["transport"] = "https"
+    item["destination"] = DESTINATION
+    item["kind"] = "config-keys"
+    item["when"] = "while a Coiled-managed cluster runs, or a self-managed one registered with " \
+                   "coiled.analytics (register() or a scheduler preload)"
+    probe = probes.run(env, FRAMEWORK, *([key[0] for key in KEYS] + [PRELOAD_KEY]))
+    if not probe.ok:
+        item["notes"].append("dask is not importable here (missing module %s)" % probe.missing
+                             if probe.missing else "dask could not resolve its config (%s)" % probe.error)
+        return item
+    values = probe.data["values"]
+    keys = []
+    for key, reader, what, test, default in KEYS:
+        found = values[key]
+        value = found["value"] if found["set"] else default
+        known = found["set"] or default is not None
+        entry = {"key": key, "set": found["set"], "value": value, "read_by": reader,
+                 "data": what, "leaves": leaves(value, test) if known else None,
+                 "verified": reader.endswith("(local)")}
+        if not found["set"]:
+            entry["note"] = ("not set in any dask config: Coiled's code defaults to %s"
+                             % json.dumps(default) if default is not None else
+                             "not set in any dask config: the plugin's default applies")
+        keys.append(entry)
+    item["keys"] = keys
+    preload = values[PRELOAD_KEY]["value"] or []
+    if isinstance(preload, str):
+        preload = [preload]
+    item["scheduler_preload_registers"] = "coiled.analytics" in preload
+    item["coiled_version"] = probe.data.get("coiled_version")
+    item["config_paths"] = probe.data.get("paths")
+    transmitting = [k["key"] for k in keys if k["leaves"]]
+    # Whether anything goes depends on the clusters the user runs: not knowable here.
+    item["will_send"] = None
+    if effective == "off" and transmitting:
+        item["notes"].append("The consent says %s, but dask's config still lets these keys send: %s. "
+                             "`usagectl disable coiled` sets them." % (decision.mode,
+                                                                       ", ".join(transmitting)))
+    item["notes"].append("Values as dask resolves them now (dask %s%s). Keys read by the scheduler "
+                         "plugin are Coiled's to honour; usagectl can't verify them."
+                         % (probe.data.get("dask_version"),
+                            ", coiled %s" % item["coiled_version"] if item["coiled_version"] else ""))
+    if item["scheduler_preload_registers"]:
+        item["notes"].append("%s includes coiled.analytics: every scheduler started with this config "
+                             "registers with Coiled analytics." % PRELOAD_KEY)
+    item["notes"].append("Coiled-managed clusters receive your whole local dask config, analytics "
+                         "keys and token included.")
+    return item

@@ -1,0 +1,69 @@
+"""Ask dask and Coiled themselves. Run by path in the target Python (stdlib, dask and
+Coiled only, no usagectl).
+
+``probe()`` is verify's question (the analytics keys as dask resolves them);
+``preview_probe(*keys)`` gives any keys' values with where dask looked. Neither opens
+a socket.
+"""
+
+import json
+
+#: The keys that decide whether Coiled analytics data leaves (see framework.py).
+VERIFY_KEYS = (
+    "coiled.analytics.disabled",
+    "coiled.analytics.computation.code.transmit",
+    "coiled.analytics.profile.transmit",
+    "coiled.analytics.events.allow",
+    "coiled.analytics.client-spans.transmit",
+    "coiled.send-client-events",
+)
+
+
+def probe():
+    try:
+        import coiled  # noqa: F401  (registers coiled's defaults with dask)
+        import dask.config
+    except ImportError:
+        return {"installed": False}
+    try:
+        dask.config.refresh()
+        values = {key: dask.config.get(key, None) for key in VERIFY_KEYS}
+    except Exception as exc:
+        return {"installed": True, "error": "%s: %s" % (type(exc).__name__, exc)}
+    return {"installed": True, "values": values}
+
+
+def preview_probe(*keys):
+    import dask.config
+
+    try:  # coiled registers its defaults (coiled.yaml) with dask when imported
+        import coiled  # noqa: F401
+
+        coiled_version = _version("coiled")
+    except ImportError:
+        coiled_version = None
+    dask.config.refresh()
+    missing = object()
+    values = {}
+    for key in keys:
+        value = dask.config.get(key, missing)
+        values[key] = {"set": value is not missing, "value": None if value is missing else _jsonable(value)}
+    return {"values": values, "coiled_version": coiled_version, "dask_version": _version("dask"),
+            "paths": list(getattr(dask.config, "paths", []))}
+
+
+def _jsonable(value):
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _version(dist):
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,119 @@
+"""Parsl: opt-in usage tracking set in code with Config(usage_tracking=0..3).
+
+Parsl has no settings file and no environment variable: each script chooses its
+level in its Config, default 0 (off). So there is nothing for `apply` to write; the
+runtime hook (hook.py here, run by usagectl.hook) is Parsl's mechanism, capping the
+level every UsageTracker computes at the consent level.
+"""
+
+from usagectl.frameworks.base import Framework
+
+NATIVE_SOURCE = "code:Config.usage_tracking"  # set in each script; Parsl's default is 0
+
+
+def hook_works(hook):
+    return bool(hook and hook.get("installed") and hook.get("ours") and hook.get("runtime_exists"))
+
+
+class Parsl(Framework):
+    name = "parsl"
+    title = "Parsl"
+    own_default = "off"
+    own_default_note = "Parsl tracks usage only when Config(usage_tracking=...) asks for it"
+    has_levels = True
+    endpoints = ("tracking.parsl-project.org",)
+    python_package = "parsl"
+    deletion_note = "Parsl documents no way to ask for usage data to be deleted"
+    identifier_labels = {"correlator": "Parsl usage-tracking correlator",
+                         "project_name": "Parsl project name"}
+    hook_imports = {"parsl.usage_tracking.usage": ("after", "patch_usage")}
+    payload_frames = {("parsl.usage_tracking.usage", "udp_messenger"): "message"}
+
+    def detect(self, env):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("parsl")
+        except PackageNotFoundError:
+            return {"installed": False, "version": None, "files": []}
+        return {"installed": True, "version": found, "files": []}
+
+    def native_state(self, env):
+        """Parsl's own answer without usagectl: off, unless a script sets a level (which
+        usagectl cannot see). What the runtime hook makes of it: ``hooked_state``."""
+        return {
+            "mode": "off",
+            "source": NATIVE_SOURCE,
+            "detail": "off unless a script sets Config(usage_tracking=1..3); Parsl has no file or "
+                      "environment variable",
+            "traps": [],
+        }
+
+    def hooked_state(self, env, decision, hook):
+        """The effective state once the runtime hook (state ``hook``) caps every script."""
+        cap = 0 if decision.mode in ("off", "local") else decision.level
+        if hook_works(hook) and cap == 0:
+            return {"mode": "off", "level": 0, "via": "hook",
+                    "detail": "the runtime hook caps every Config(usage_tracking=...) at 0"}
+        if hook_works(hook) and cap is not None:
+            return {"mode": "on", "level": cap, "via": "hook",
+                    "detail": "scripts choose their level; the runtime hook caps it at %d" % cap}
+        if hook_works(hook):
+            return {"mode": "unknown", "level": None, "via": "code",
+                    "detail": "scripts choose their level; the consent sets no cap"}
+        return {"mode": "unknown", "level": None, "via": "code",
+                "detail": "scripts choose their level; without the runtime hook in this "
+                          "environment usagectl cannot cap it"}
+
+    def hook_notes(self, hook):
+        """What `sync` says about Parsl: its only mechanism is the hook."""
+        if hook_works(hook):
+            note = ("Parsl has no settings file; the runtime hook in %s caps its tracking level "
+                    "at run time" % hook["path"])
+            if not hook.get("current"):
+                note += " (the file is not current: run `usagectl hook install`)"
+        else:
+            note = ("Parsl has no settings file; its mechanism is the runtime hook, which is not "
+                    "installed in this environment: run `usagectl hook install` (with --python "
+                    "for the environment that runs Parsl)")
+        return [note]
+
+    # ------------------------------------------------------------- records
+    def scan_records(self, env, limit, since, trust, paths):
+        from usagectl.frameworks.parsl import records
+
+        return records.scan(env, paths, limit, since, trust)
+
+    def follow_source(self, env, trust, paths):
+        from usagectl.frameworks.parsl import records
+
+        return records.Follower(env, trust, paths)
+
+    def display_body(self, payload):
+        # The datagram is b"1" + JSON: show the JSON.
+        body = payload.body
+        if payload.transport == "udp" and body is not None and body[:1] == b"1":
+            return body[1:]
+        return None
+
+    # ------------------------------------------------------------- preview
+    def preview(self, env, decision, native, level=None):
+        from usagectl.frameworks.parsl import preview
+
+        return preview.preview(env, decision, native, level=level)
+
+    # -------------------------------------------------------- own code
+    def probe_file(self):
+        return self._sibling(__file__, "probe.py")
+
+    def hook_file(self):
+        return self._sibling(__file__, "hook.py")
+
+    # ----------------------------------------------------------- deletion
+    def gather_identifiers(self, env, found):
+        from usagectl.frameworks.parsl import identifiers
+
+        identifiers.gather(env, found)
+
+
+FRAMEWORK = Parsl()

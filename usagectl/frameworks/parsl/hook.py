@@ -1,0 +1,74 @@
+"""What the runtime hook does to Parsl. Loaded by path by usagectl/hook/runtime.py.
+
+Stdlib only; every function takes the runtime (``rt``) so this file needs nothing
+else of usagectl.
+
+``UsageTracker.check_tracking_level``, the one gate every send passes through (its
+result becomes ``tracking_level``, which the start and end messages test), is wrapped
+so its result is capped at the consent level; and every message Parsl hands to its
+UDP sender goes into usagectl's sent ledger.
+"""
+
+
+def patch_usage(rt, module):
+    tracker = module.UsageTracker
+    _patch_send(rt, tracker)
+    original = tracker.check_tracking_level
+    if getattr(original, rt.MARK, False):
+        return
+
+    def check_tracking_level(self):
+        level = original(self)  # Parsl's own validation (and ConfigurationError) first
+        try:
+            cap = rt.level_cap(rt.decide("parsl"))
+        except Exception:
+            cap = 0
+        if cap is None or int(level) <= cap:
+            return level
+        rt.log("info", "usagectl: usage tracking level %s capped at %d by the telemetry consent",
+               level, cap, logger_name=module.__name__)
+        return cap
+
+    check_tracking_level.__doc__ = original.__doc__
+    check_tracking_level.__wrapped__ = original
+    setattr(check_tracking_level, rt.MARK, True)
+    tracker.check_tracking_level = check_tracking_level
+
+
+def _patch_send(rt, tracker):
+    """Record what Parsl hands to its UDP sender in the ledger.
+
+    Parsl sends from a spawned process and logs failures only there, so usagectl can
+    know that a message was handed over ("logged-not-known-sent"), or that the
+    hand-over itself failed (in 2026.10.26 it always does: Parsl issue #4038).
+    """
+    original = getattr(tracker, "send_UDP_message", None)
+    if original is None or getattr(original, rt.MARK, False):
+        return
+
+    def send_UDP_message(self, message, *args, **kwargs):
+        before = len(getattr(self, "procs", None) or ())
+        result = original(self, message, *args, **kwargs)
+        started = len(getattr(self, "procs", None) or ()) > before
+        identifiers = {}
+        try:
+            import json
+
+            sent = json.loads(bytes(message)[1:])
+            for key in ("correlator", "project_name"):
+                if sent.get(key):
+                    identifiers[key] = sent[key]
+        except Exception:
+            pass
+        destination = "udp://%s:%s" % (getattr(self, "domain_name", "?"), getattr(self, "UDP_PORT", "?"))
+        if started:
+            rt.record("parsl", destination, message, "logged-not-known-sent",
+                      "handed to Parsl's sender process, which reports no outcome", identifiers)
+        else:
+            rt.record("parsl", destination, message, "failed",
+                      "Parsl could not start its sender process ('Usage tracking failed' in parsl.log)",
+                      identifiers)
+        return result
+
+    rt.copy_identity(send_UDP_message, original)
+    tracker.send_UDP_message = send_UDP_message

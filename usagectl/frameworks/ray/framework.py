@@ -1,0 +1,259 @@
+"""Ray: usage stats reported by the head node's dashboard (see shared FRAMEWORKS notes).
+
+Ray decides in ``ray/_common/usage/usage_lib.py: _usage_stats_enabledness()``, on every
+call, from (highest first):
+
+1. env ``RAY_USAGE_STATS_ENABLED``: exactly "0" or "1"; any other value (even "" or
+   "true") raises ValueError, so ``ray start`` fails;
+2. ``usage_stats`` in the JSON file ``$RAY_USAGE_STATS_CONFIG_PATH`` (else
+   ``~/.ray/config.json``): JSON true/false; a string or number raises ValueError;
+   a missing key, null, unreadable or invalid JSON, or a non-object top level are ignored;
+3. enabled by default.
+
+This module models that without importing Ray (importing it costs ~0.35 s); the tests
+compare the model with Ray's own function across a table of cases.
+"""
+
+import json
+import os
+
+from usagectl.core.environment import expanduser_like_python
+from usagectl.frameworks.base import Framework
+
+ENV_VAR = "RAY_USAGE_STATS_ENABLED"
+CONFIG_PATH_VAR = "RAY_USAGE_STATS_CONFIG_PATH"
+KEY = "usage_stats"
+
+
+def config_path(env):
+    """The file Ray reads ``usage_stats`` from (an empty override is used as given)."""
+    if CONFIG_PATH_VAR in env.environ:
+        return env.environ[CONFIG_PATH_VAR]
+    return expanduser_like_python(env.environ, "~/.ray/config.json")
+
+
+def _read_config_value(path):
+    """What Ray's reader gets from the file: (status, value, reason).
+
+    status is "missing", "ignored" (Ray swallows the error and falls through) or "value"
+    (value is whatever ``config.get("usage_stats")`` returns, None included). Opened in
+    text mode with the default encoding, exactly as Ray does.
+    """
+    try:
+        with open(path) as handle:
+            config = json.load(handle)
+    except FileNotFoundError:
+        return "missing", None, None
+    except Exception as exc:  # Ray: logger.debug(...) and carry on
+        return "ignored", None, _short_reason(exc)
+    if not isinstance(config, dict):
+        # Ray calls config.get(...), which raises AttributeError, caught the same way.
+        return "ignored", None, "the top level is %s, not an object" % _json_type(config)
+    return "value", config.get(KEY), None
+
+
+def _short_reason(exc):
+    if isinstance(exc, json.JSONDecodeError):
+        return "not valid JSON (line %d: %s)" % (exc.lineno, exc.msg)
+    if isinstance(exc, UnicodeDecodeError):
+        return "not text in the locale's encoding"
+    if isinstance(exc, OSError):
+        return "can't be read (%s)" % (exc.strerror or exc.__class__.__name__)
+    return exc.__class__.__name__
+
+
+def _json_type(value):
+    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+class Ray(Framework):
+    name = "ray"
+    title = "Ray"
+    own_default = "on"
+    own_default_note = "Ray reports usage stats unless told not to"
+    endpoints = ("usage-stats.ray.io",)
+    python_package = "ray"
+    records_notes = (
+        "With usage stats disabled, each `ray start --head` still POSTs one disabled ping and "
+        "leaves no local trace of it; it is listed here only when the usagectl runtime hook "
+        "recorded it in the sent ledger.",)
+    deletion_channel = {
+        "email": "usage_stats@ray.io",
+        "source": "Ray's usage-stats documentation: email usage_stats@ray.io with the session id(s) "
+                  "of the clusters whose data should be deleted",
+    }
+    identifier_labels = {"session_id": "Ray session id (cluster id)"}
+    hook_imports = {"ray": ("before", "before_import"),
+                    "ray._common.usage.usage_lib": ("after", "patch_usage_lib")}
+    # Without runtime.py the .pth can still turn Ray off: its switch is an env var.
+    hook_fallback_env = {"ray": {ENV_VAR: "0"}}
+
+    # ------------------------------------------------------------------ detect
+    def detect(self, env):
+        from importlib import metadata, util
+
+        installed = util.find_spec("ray") is not None
+        version = None
+        if installed:
+            try:
+                version = metadata.version("ray")
+            except metadata.PackageNotFoundError:
+                version = None
+        path = config_path(env)
+        files = [path] if path and os.path.isfile(path) else []
+        return {"installed": installed, "version": version, "files": files}
+
+    # ------------------------------------------------------------ native state
+    def native_state(self, env):
+        path = config_path(env)
+        traps = []
+        status, value, reason = _read_config_value(path)
+        file_source = "file:" + path
+        file_trap = None
+        if status == "value" and value is not None and not isinstance(value, bool):
+            file_trap = {"variable": KEY, "file": path, "value": value,
+                         "problem": "Ray accepts only JSON true or false here; with %s it raises "
+                                    "ValueError, so `ray start` fails" % json.dumps(value)}
+
+        raw = env.environ.get(ENV_VAR)
+        if raw is not None:
+            if raw == "0":
+                state = _state("off", "env:" + ENV_VAR, "%s=0 in the environment turns usage stats "
+                               "off (it overrides %s)" % (ENV_VAR, path))
+            elif raw == "1":
+                state = _state("on", "env:" + ENV_VAR, "%s=1 in the environment turns usage stats "
+                               "on (it overrides %s)" % (ENV_VAR, path))
+            else:
+                traps.append({"variable": ENV_VAR, "value": raw,
+                              "problem": "Ray accepts only 0 or 1; with %r it raises ValueError, so "
+                                         "`ray start` and `ray up` fail" % raw})
+                state = _state("unknown", "env:" + ENV_VAR, "%s=%r is not 0 or 1: Ray refuses to start "
+                               "instead of deciding" % (ENV_VAR, raw))
+            if file_trap is not None:
+                # Latent: Ray reaches the file only when the env var is unset.
+                file_trap["problem"] += " once %s is unset" % ENV_VAR
+                traps.append(file_trap)
+            state["traps"] = traps
+            return state
+
+        if status == "missing":
+            state = _state("on", "default", "no %s: Ray's default applies (usage stats on)" % path)
+        elif status == "ignored":
+            state = _state("on", "default", "Ray ignores %s because it is %s, so its default applies "
+                           "(usage stats on)" % (path, reason))
+        elif value is True:
+            state = _state("on", file_source, "%s says \"usage_stats\": true" % path)
+        elif value is False:
+            state = _state("off", file_source, "%s says \"usage_stats\": false" % path)
+        elif value is None:
+            state = _state("on", "default", "%s doesn't set \"usage_stats\", so Ray's default applies "
+                           "(usage stats on)" % path)
+        else:
+            traps.append(file_trap)
+            state = _state("unknown", file_source, "\"usage_stats\" in %s is not true or false: Ray "
+                           "refuses to start instead of deciding" % path)
+        state["traps"] = traps
+        return state
+
+    # ------------------------------------------------------------------- apply
+    def apply(self, env, decision, repair=False):
+        from usagectl.core import fsutil
+        from usagectl.core import jsonfile
+        from usagectl.core.errors import FrameworkFileDamaged
+
+        result = {"changed": [], "notes": [], "side_channels_closed": []}
+        if decision.mode == "unset":
+            return result
+        want = decision.mode == "on"
+        path = config_path(env)
+        if not path:
+            result["notes"].append("%s is set but empty, so Ray has no config file to write" % CONFIG_PATH_VAR)
+            return result
+        with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
+            data = fsutil.read_settings_file(path, "JSON")
+            config = {}
+            if data is not None:
+                try:
+                    config = jsonfile.parse_object(data, path)
+                except FrameworkFileDamaged:
+                    if not repair:
+                        raise
+                    backup = fsutil.backup_copy(path, data, env.now())
+                    result["notes"].append("%s was damaged; a byte-identical copy was kept at %s"
+                                           % (path, backup))
+                    config = {}
+            if data is None or config.get(KEY) is not want:
+                config[KEY] = want  # updates in place: other keys keep their order and values
+                fsutil.atomic_write(path, jsonfile.dumps_compact(config))
+                result["changed"].append(path)
+        raw = env.environ.get(ENV_VAR)
+        if raw is not None and raw != ("1" if want else "0"):
+            result["notes"].append("%s=%s in this environment overrides %s for processes started "
+                                   "from it" % (ENV_VAR, raw, path))
+        if not want and result["changed"]:
+            result["notes"].append("Ray still sends one \"disabled\" ping (no cluster data) each time "
+                                   "`ray start --head` runs; the file can't stop that")
+        return result
+
+    # ------------------------------------------------------------ side channels
+    def env_vars(self, decision):
+        if decision.mode == "unset":
+            return []
+        return [(ENV_VAR, "1" if decision.mode == "on" else "0")]
+
+    def side_channels(self, env):
+        return [{
+            "name": "disabled-ping",
+            "detail": "each `ray start --head` with usage stats off still POSTs one report to "
+                      "usage-stats.ray.io with every field null except schema_version, source and "
+                      "collect_timestamp_ms, and leaves no local record",
+            "how_to_close": "block usage-stats.ray.io (or point RAY_USAGE_STATS_REPORT_URL at a local "
+                            "sink); no Ray setting stops it",
+        }, {
+            "name": "cloud-metadata-probe",
+            "detail": "with usage stats on, the head probes cloud metadata endpoints "
+                      "(169.254.169.254) to fill cloud_provider and instance types",
+            "how_to_close": "turn usage stats off",
+            "only_when_on": True,
+        }]
+
+    # ------------------------------------------------------------- records
+    def scan_records(self, env, limit, since, trust, paths):
+        from usagectl.frameworks.ray import records
+
+        return records.scan(env.environ, env.search_globs(self.name) + list(paths), limit, since, trust)
+
+    def follow_source(self, env, trust, paths):
+        from usagectl.frameworks.ray import records
+
+        return records.Follower(env, trust, paths)
+
+    # ------------------------------------------------------------- preview
+    def preview(self, env, decision, native, level=None):
+        from usagectl.frameworks.ray import preview
+
+        return preview.preview(env, decision, native, level=level)
+
+    # -------------------------------------------------------- own code
+    def probe_file(self):
+        return self._sibling(__file__, "probe.py")
+
+    def says(self, probe):
+        return None if "enabled" not in probe else ("on" if probe["enabled"] else "off")
+
+    def hook_file(self):
+        return self._sibling(__file__, "hook.py")
+
+    # ----------------------------------------------------------- deletion
+    def gather_identifiers(self, env, found):
+        from usagectl.frameworks.ray import identifiers
+
+        identifiers.gather(env, found)
+
+
+def _state(mode, source, detail):
+    return {"mode": mode, "source": source, "detail": detail, "traps": []}
+
+
+FRAMEWORK = Ray()

@@ -1,0 +1,99 @@
+"""The human view of `usagectl preview`. Every payload-derived value goes through safe_text."""
+
+import json
+
+from usagectl import output
+from usagectl.core.sanitize import safe_text
+
+_SEND = {True: "yes", False: "no", None: "depends (see notes)"}
+
+
+def _pretty(body):
+    """JSON bodies pretty-printed (key order kept); anything else as it is."""
+    prefix = ""
+    text = body
+    if body.startswith("1{"):  # Parsl's datagram: protocol byte b"1" + JSON
+        prefix, text = "1", body[1:]
+    try:
+        return prefix, json.dumps(json.loads(text), indent=2)
+    except ValueError:
+        return "", body
+
+
+def _body_lines(console, body, body_base64, label="body"):
+    if body is None and body_base64 is None:
+        return
+    if body is None:
+        console.print("  %s (base64, not UTF-8): %s" % (label, body_base64))
+        return
+    prefix, text = _pretty(body)
+    heading = "  %s (pretty-printed; --json has the exact bytes)" % label
+    if prefix:
+        heading += ", the datagram is b\"%s\" followed by this JSON" % prefix
+    console.print(heading + ":")
+    for line in text.splitlines():
+        console.print("    " + safe_text(line))
+
+
+def render(env, report):
+    console = output.console(env)
+    first = True
+    for item in report.data["frameworks"]:
+        if not first:
+            console.print("")
+        first = False
+        _render_one(console, item)
+
+
+def _render_one(console, item):
+    intent = item["intent"]
+    native = item.get("native") or {}
+    p = lambda text: console.print(safe_text(text))  # noqa: E731
+    p("%s: %s" % (item["title"], {"on": "on", "off": "off"}.get(item["effective"], "unknown")))
+    level = "" if intent.get("level") in (None, 0) else " (level <= %d)" % intent["level"]
+    p("  consent intent: %s%s - %s" % (intent["mode"], level, intent["reason"]))
+    p("  %s's own state: %s - %s" % (item["title"], native.get("mode"), native.get("detail")))
+    p("  preview based on: %s" % {"consent": "the consent intent",
+                                  "native": "%s's own state (no choice in usagectl)" % item["title"],
+                                  "consent+native": "both: the consent allows, %s's own state "
+                                                    "decides" % item["title"]}[item["based_on"]])
+    p("  will send: %s" % _SEND[item["will_send"]])
+    if item.get("when"):
+        p("  when: %s" % item["when"])
+    if item.get("destination"):
+        p("  to: %s (%s)" % (item["destination"], item.get("transport")))
+    if item.get("session"):
+        p("  session: %s" % item["session"]["dir"])
+    if item.get("body") is not None or item.get("body_base64") is not None:
+        p("  exact: %s" % ("yes, built by %s's own code" % item["title"] if item["exact"]
+                           else "no, predicted by usagectl"))
+    messages = item.get("messages")
+    if messages:
+        for message in messages:
+            _body_lines(console, message["body"], message["body_base64"],
+                        label="level %d start message" % message["level"])
+            if message["body"] is None and message["body_base64"] is None:
+                p("  level %d: %s" % (message["level"], message["content"]))
+    else:
+        _body_lines(console, item.get("body"), item.get("body_base64"))
+    if item.get("fields"):
+        fields = item["fields"]
+        if isinstance(fields, dict):
+            p("  fields:")
+            for name, meaning in fields.items():
+                p("    %s: %s" % (name, "null" if meaning is None else meaning))
+        else:
+            p("  fields Ray will fill: %s" % ", ".join(fields))
+    for entry in item.get("keys") or ():
+        state = "unknown" if entry["leaves"] is None else ("data leaves" if entry["leaves"]
+                                                           else "nothing leaves")
+        p("  %s = %s: %s (%s; read by %s)" % (entry["key"], json.dumps(entry["value"]), state,
+                                              entry["data"], entry["read_by"]))
+    if item.get("event_types"):
+        p("  event types: %s" % ", ".join(item["event_types"]))
+    for channel in item.get("side_channels") or ():
+        p("  side channel %s -> %s: %s; %s" % (channel["name"], channel["destination"],
+                                               "sends" if channel["will_send"] else "stopped",
+                                               channel["detail"]))
+    for note in item["notes"]:
+        p("  note: %s" % note)

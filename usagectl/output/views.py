@@ -1,0 +1,187 @@
+"""Human views of command results. Every value shown passes through safe_text."""
+
+from usagectl import output
+from usagectl.core.sanitize import safe_text
+
+
+def when(iso, seconds=False, unknown="-"):
+    """'2026-11-23T23:53:08Z' -> '2026-11-23 23:53 UTC' (with ``seconds``, '... 23:53:08 UTC')."""
+    if not iso:
+        return unknown
+    if iso.endswith("Z") and "T" in iso:
+        return iso[:19 if seconds else 16].replace("T", " ") + " UTC"
+    return iso
+
+
+def _mode(row):
+    mode = row["mode"]
+    if mode == "unset":
+        return "unset (%s)" % row["own_default"] if row.get("own_default") else "unset"
+    if mode in ("on", "local") and row.get("level") is not None:
+        return "%s (level <= %d)" % (mode, row["level"])
+    return mode
+
+
+def _native(row):
+    native = row.get("native")
+    if not native:
+        return "-"
+    source = native.get("source") or ""
+    # Keep the column narrow: "file:/home/u/.ray/config.json" -> "config.json"; the
+    # full path is in --json and in the drift warning.
+    kind, _, where = source.partition(":")
+    if kind == "file":
+        source = where.rstrip("/").rsplit("/", 1)[-1]
+    elif kind == "env":
+        source = "$" + where
+    elif kind == "code":
+        source = where
+    return "%s (%s)" % (native["mode"], source) if source else native["mode"]
+
+
+def _hook(row):
+    hook = row.get("hook")
+    return "-" if hook is None else ("installed" if hook else "missing")
+
+
+def _notes(row):
+    notes = []
+    if row.get("installed_here") is False:
+        notes.append("not installed here")
+    if row.get("drift"):
+        notes.append("DRIFT")
+    if row.get("traps"):
+        notes.append("env trap")
+    if row.get("locked"):
+        notes.append("locked by policy (ceiling: %s)" % row["ceiling"])
+    if not row.get("adapter", True):
+        notes.append("no adapter")
+    return "; ".join(notes)
+
+
+def plain_table(headers, rows):
+    """Columns padded with spaces, no styling: for the views that must stay fast.
+
+    Cells must already be safe (safe_text): they are written as they are.
+    """
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+    lines = []
+    for row in [headers] + rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        lines.append("  ".join(cells).rstrip() + "\n")
+    return "".join(lines)
+
+
+def status(env, report):
+    # A plain table, not rich: `usagectl status` runs in prompts and scripts and must
+    # start fast (see docs/benchmarks.md); it has nothing to colour.
+    data = report.data
+    rows = [[safe_text(cell) for cell in (
+        row["framework"], _mode(row), row["decided_by"], when(row["since"]), _native(row),
+        _hook(row), _notes(row))] for row in data["frameworks"]]
+    text = plain_table(["FRAMEWORK", "CONSENT", "DECIDED BY", "SINCE", "FRAMEWORK'S OWN STATE",
+                        "HOOK", "NOTES"], rows)
+    if not data["consent_file_exists"]:
+        text += ("No consent file yet (%s): run `usagectl disable` or `usagectl enable` to make a "
+                 "choice.\n" % safe_text(data["consent_file"]))
+    env.stdout.write(text)
+
+
+def changes(env, report):
+    data = report.data
+    lines = []
+    for change in data["changes"]:
+        entry = "default (all frameworks)" if change["framework"] is None else change["framework"]
+        new = change["to"] if change["level"] is None else "%s (level <= %d)" % (change["to"], change["level"])
+        lines.append("%s: %s -> %s" % (entry, change["from"] or "unset", new))
+    if not lines:
+        lines.append("Nothing to change: the consent file already says so.")
+    lines.append("Consent file: %s" % data["consent_file"])
+    lines.extend(applied_lines(data.get("applied", [])))
+    env.stdout.write("".join(safe_text(line) + "\n" for line in lines))
+
+
+def applied_lines(applied):
+    lines = []
+    for result in applied:
+        for path in result["changed"]:
+            lines.append("%s: wrote %s" % (result["framework"], path))
+    return lines
+
+
+def sync(env, report):
+    lines = applied_lines(report.data["applied"])
+    if not lines:
+        lines.append("Every framework's settings already match the consent file.")
+    env.stdout.write("".join(safe_text(line) + "\n" for line in lines))
+
+
+def history(env, report):
+    entries = report.data["entries"]
+    if not entries:
+        env.stdout.write("No changes recorded yet (%s).\n" % safe_text(report.data["history_file"]))
+        return
+    rows = []
+    for record in entries:
+        if record.get("event") == "repair":
+            entry, change = "-", "repaired; backup %s" % record.get("backup")
+        else:
+            entry = record.get("entry") or ("default" if record.get("framework") is None else record["framework"])
+            new = record.get("to")
+            if record.get("level") is not None:
+                new = "%s (level <= %s)" % (new, record["level"])
+            change = "%s -> %s" % (record.get("from") or "unset", new)
+        rows.append([safe_text(cell) for cell in (when(record.get("time")), entry, change,
+                                                  record.get("command", ""))])
+    env.stdout.write(plain_table(["WHEN", "ENTRY", "CHANGE", "COMMAND"], rows))
+
+
+_STATUS_WORD = {"pass": "ok", "fail": "FAIL", "warn": "warn", "skip": "skip"}
+
+
+def verify(env, report):
+    if "run" in report.data:
+        return verify_run(env, report)
+    from rich.table import Table
+
+    data = report.data
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("FRAMEWORK", "CHECK", "RESULT", "EVIDENCE"):
+        table.add_column(column, overflow="fold")
+    for check in data["checks"]:
+        lines = [check["summary"]] + ["  " + e for e in check["evidence"]]
+        if check["fix"] and check["status"] in ("fail", "warn"):
+            lines.append("  fix: " + check["fix"])
+        table.add_row(safe_text(check["framework"]), safe_text(check["check"]),
+                      _STATUS_WORD.get(check["status"], check["status"]),
+                      "\n".join(safe_text(line) for line in lines))
+    console = output.console(env)
+    console.print(table)
+    counts = data["counts"]
+    console.print("%d failed, %d warnings, %d passed, %d skipped (checked with %s)" % (
+        counts["fail"], counts["warn"], counts["pass"], counts["skip"], safe_text(data["python"])))
+
+
+def verify_run(env, report):
+    run = report.data["run"]
+    out = []
+    status = "timed out" if run["timed_out"] else "exit status %s" % run["exit_status"]
+    out.append("Ran %s (%s)." % (" ".join(run["command"]), status))
+    if not run["frameworks"]:
+        out.append("No telemetry attempt toward a watched endpoint.")
+    for name, entry in sorted(run["frameworks"].items()):
+        verdict = "FAIL: consent is %s" % entry.get("consent") if entry.get("failed") else \
+            "consent is %s" % entry.get("consent")
+        out.append("%s: %d attempt(s) blocked, %s" % (name, len(entry["attempts"]), verdict))
+        for attempt in entry["attempts"]:
+            out.append("  %s %s:%s from %s (pid %s)" % (attempt["event"], attempt["host"], attempt["port"],
+                                                       attempt["argv0"], attempt["pid"]))
+            if attempt.get("payload_text") is not None:
+                out.append("    payload (%s bytes): %s" % (attempt["payload_size"], attempt["payload_text"]))
+            elif attempt.get("payload_note"):
+                out.append("    payload: %s" % attempt["payload_note"])
+    for note in run.get("notes", []):
+        out.append("note: " + note)
+    env.stdout.write("".join(safe_text(line) + "\n" for line in out))
