@@ -44,3 +44,66 @@ def run_usagectl(*args, env=None, input=None, timeout=90):
     proc = subprocess.run(command(*args), capture_output=True, text=True, env=environment(env),
                           input=input, timeout=timeout)
     return CLIResult(proc)
+
+
+def run_in_terminal(*args, answers="", env=None, timeout=90, on_prompt=False):
+    """Run usagectl with a pseudo-terminal as its stdin and controlling terminal, as a
+    person at a keyboard would; ``answers`` are the lines they type. stdout and stderr
+    stay pipes, so they can be read apart.
+
+    With ``on_prompt`` each line is typed only once a prompt (text ending in ": ") has
+    appeared on the terminal: hidden-input prompts (getpass) flush what was typed ahead.
+    """
+    import fcntl
+    import select
+    import termios
+    import time
+
+    master, slave = os.openpty()
+
+    def take_terminal():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(command(*args), stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=environment(env), text=True,
+                            preexec_fn=take_terminal)
+    os.close(slave)
+    try:
+        if on_prompt:
+            deadline = time.monotonic() + timeout
+            for line in answers.splitlines(keepends=True):
+                seen = b""
+                while not seen.rstrip(b" ").endswith(b":") and time.monotonic() < deadline:
+                    ready, _, _ = select.select([master], [], [], 0.1)
+                    if ready:
+                        try:
+                            seen += os.read(master, 4096)
+                        except OSError:
+                            break
+                time.sleep(0.05)  # let the prompt switch echo off before the line arrives
+                os.write(master, line.encode())
+        else:
+            os.write(master, answers.encode())
+        stdout, stderr = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return CLIResult(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
+
+
+def run_in_process(*args, env=None, stdin=""):
+    """The whole command line in this process (usagectl.main.execute), with its own
+    Environment: fast, and the streams are read exactly as a user's terminal gets them."""
+    import io
+
+    from usagectl.core.environment import Environment
+    from usagectl.main import execute
+
+    out, err = io.StringIO(), io.StringIO()
+    environ = environment(env)
+    code = execute(list(args), Environment(environ=environ, stdout=out, stderr=err,
+                                           stdin=io.StringIO(stdin), argv=list(args)))
+    return CLIResult(subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue()))

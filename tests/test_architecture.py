@@ -171,3 +171,44 @@ def test_each_framework_lives_in_one_package(name):
     for attribute in ("probe_file", "hook_file"):
         path = getattr(framework, attribute)()
         assert path is None or pathlib.Path(path).parent == home
+
+
+# ---------------------------------------------------------------------------
+# Process safety of the tests themselves
+
+TESTS = pathlib.Path(__file__).resolve().parent
+
+
+def test_every_namespace_a_test_makes_has_its_own_pids():
+    """`unshare --net` alone shares the host's PID namespace: a `ray stop` there would
+    signal other people's processes. Every namespace the tests (and their fixture
+    scripts and docs) make must be a PID namespace too."""
+    import re
+
+    weak = []
+    for path in sorted(TESTS.rglob("*")):
+        if path.suffix not in (".py", ".sh", ".md") or "__pycache__" in path.parts or \
+                path.name in ("isolation.py", "test_architecture.py"):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if re.search(r"\bunshare\b.*--net", line) and "--pid" not in line:
+                weak.append("%s line %d" % (path.relative_to(TESTS), number))
+    assert weak == []
+
+
+def test_signals_go_only_to_processes_a_test_started():
+    """No pkill/killall, and `ray stop` only in scripts that run inside isolation.py's
+    namespaces (whose PID 1 is the script itself)."""
+    offenders = []
+    for path in sorted(TESTS.rglob("*")):
+        if path.suffix not in (".py", ".sh") or "__pycache__" in path.parts or \
+                path.name in ("isolation.py", "test_architecture.py"):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for word in ("pkill", "killall", "kill -9 -1", "os.killpg"):
+            if word in text:
+                offenders.append("%s uses %s" % (path.relative_to(TESTS), word))
+        if "ray\" stop" in text or "ray stop" in text.replace('"$RAY" stop', "ray stop"):
+            if "tests/isolation.py" not in text and "isolation" not in text:
+                offenders.append("%s stops Ray without saying it runs isolated" % path.relative_to(TESTS))
+    assert offenders == []

@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "deletion"
 from servers import RAY_SESSION_ID, CertAuthority, SmtpServer, install_ray_session  # noqa: E402
 from support import ledger_records, run_cli, smtp_consent, write_consent  # noqa: E402
 
+from clirun import run_in_terminal  # noqa: E402
+
 PASSWORD = "pw-cli-tests"
 
 
@@ -78,14 +80,19 @@ def test_declining_sends_and_records_nothing_then_yes_sends_and_offers_disable(t
     with SmtpServer(tls_cert=ca.server_cert, password=PASSWORD) as server:
         consent = write_consent(smtp_consent(server.port, ca.cafile))
         env = {"USAGECTL_SMTP_PASSWORD": PASSWORD}
-        declined = run_cli("request-deletion", "ray", "--via", "email", input="n\n", env=env)
+        piped = run_cli("request-deletion", "ray", "--via", "email", input="y\n", env=env)
+        assert piped.exit_code == 2 and "--yes" in piped.stderr, piped  # a pipe is no one's answer
+        assert server.recorder.messages == [] and ledger_records() == []
+
+        declined = run_in_terminal("request-deletion", "ray", "--via", "email", answers="n\n", env=env)
         assert declined.exit_code == 0, declined
         assert RAY_SESSION_ID in declined.stdout  # the exact message was shown first
         assert server.recorder.messages == [] and server.recorder.auth_attempts == 0
         assert ledger_records() == []
 
         # "y" to send, "y" to the offer of `usagectl disable ray`.
-        accepted = run_cli("request-deletion", "ray", "--via", "email", input="y\ny\n", env=env)
+        accepted = run_in_terminal("request-deletion", "ray", "--via", "email", answers="y\ny\n",
+                                   env=env)
         assert accepted.exit_code == 0, accepted
         assert len(server.recorder.messages) == 1
     assert "usagectl verify" in accepted.stderr

@@ -64,7 +64,13 @@ def test_smtp_password_stored_and_used_through_a_real_keyring_and_never_shown(tm
 
 
 def test_prompt_reads_hidden_input_twice(tmp_path):
-    result = run_cli("credentials", "set", "http", input="tok-1\ntok-1\n", env=PLAINTEXT)
+    from clirun import run_in_terminal
+
+    piped = run_cli("credentials", "set", "http", input="tok-1\ntok-1\n", env=PLAINTEXT)
+    assert piped.exit_code == 2 and "--stdin" in piped.stderr, piped
+    assert _keyring_get("http") == "None"
+    result = run_in_terminal("credentials", "set", "http", answers="tok-1\ntok-1\n", env=PLAINTEXT,
+                             on_prompt=True, timeout=30)
     assert result.exit_code == 0, result
     assert "tok-1" not in result.stdout + result.stderr
     assert _keyring_get("http") == "tok-1"

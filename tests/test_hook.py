@@ -79,26 +79,13 @@ def run_py(python, code, *args, env=None, netns=False, check=True):
     return proc
 
 
-_NETNS = None
-
-
-def netns_available():
-    global _NETNS
-    if _NETNS is None:
-        try:
-            _NETNS = shutil.which("unshare") is not None and subprocess.run(
-                ["unshare", "--net", "--map-root-user", "sh", "-c", "ip link set lo up"],
-                capture_output=True, timeout=30).returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            _NETNS = False
-    return _NETNS
-
-
 def netns_argv(argv):
-    if not netns_available():
-        pytest.skip("unshare --net --map-root-user is not available: framework runs need an "
-                    "isolated network namespace")
-    return ["unshare", "--net", "--map-root-user", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', *argv]
+    import isolation
+
+    ok, why = isolation.available()
+    if not ok:
+        pytest.skip("isolated namespaces are not available (%s): framework runs need them" % why)
+    return isolation.isolated(argv)
 
 
 def write_ray_config(home, value):

@@ -124,11 +124,13 @@ def _in_netns(argv, timeout=120):
     import shlex
     import subprocess
 
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare is not available")
-    inner = "ip link set lo up 2>/dev/null; exec %s" % shlex.join(argv)
-    return subprocess.run(["unshare", "--net", "--map-root-user", "sh", "-c", inner],
-                          capture_output=True, text=True, timeout=timeout, env=dict(os.environ))
+    import isolation
+
+    ok, why = isolation.available()
+    if not ok:
+        pytest.skip("isolated namespaces are not available (%s)" % why)
+    return subprocess.run(isolation.isolated(argv), capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ))
 
 
 RAY_OWN_REPORT = (

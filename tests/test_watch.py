@@ -1,7 +1,7 @@
 """usagectl.watch: the machinery of `usagectl verify --run`.
 
 Network safety: tests that name a real telemetry host run the watched command inside
-a network namespace with only loopback (`unshare --net --map-root-user`). The other
+a network namespace with only loopback, in its own PID and mount namespaces (tests/isolation.py). The other
 tests only ever reach 127.0.0.1, and configure it as an endpoint where a block is wanted.
 """
 
@@ -32,11 +32,10 @@ NETNS_TIMEOUT = 240
 
 
 def _netns_available():
-    if not shutil.which("unshare") or not shutil.which("ip"):
-        return False
+    import isolation
+
     try:
-        return subprocess.run(["unshare", "--net", "--map-root-user", "sh", "-c", "ip link set lo up"],
-                              capture_output=True, timeout=20).returncode == 0
+        return isolation.available()[0]
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -60,9 +59,10 @@ def run_in_netns(tmp_path, runs):
         spec.append({"argv": [str(a) for a in argv], "timeout": timeout, "output": str(output)})
     spec_path, out_path = tmp_path / "spec.json", tmp_path / "reports.pickle"
     spec_path.write_text(json.dumps(spec))
+    import isolation
+
     proc = subprocess.run(
-        ["unshare", "--net", "--map-root-user", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
-         sys.executable, str(FIXTURES / "netns_driver.py"), str(spec_path), str(out_path)],
+        isolation.isolated([sys.executable, FIXTURES / "netns_driver.py", spec_path, out_path]),
         capture_output=True, text=True, timeout=NETNS_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(out_path, "rb") as handle:

@@ -3,7 +3,7 @@
     python tools/docgen.py            # write man/man1/*.1 and completions/* (same as --write)
     python tools/docgen.py --check    # exit 1 and list the files that are stale
 
-The click group ``usagectl.cli.main`` is walked generically: every command, and every
+The click group ``usagectl.cli.app.main`` is walked generically: every command, and every
 command of a nested group, gets a page (``usagectl-status.1``, ``usagectl-hook-install.1``)
 built from its help text and its click parameters, so a command added later appears
 without touching this file. The completion scripts are click's own (BashComplete,
@@ -58,6 +58,23 @@ ENVIRONMENT = (
 )
 
 #: Files usagectl reads and writes, for the FILES section (Linux defaults).
+JSON_OUTPUT = (
+    ("--json",
+     "Every command and every error, usage errors included, prints exactly one JSON object on "
+     "standard output; warnings and errors are still written to standard error as lines."),
+    ("schema",
+     "Version of the envelope (1). It is raised only when a field is removed or changes "
+     "meaning; new fields may appear at any time."),
+    ("command, ok, exit_code",
+     "The command that ran, whether it succeeded, and the exit status the process ends with "
+     "(always equal)."),
+    ("data", "The command's result; null when it failed before producing one."),
+    ("warnings", "A list of {message, file, line}: damaged files, drift, skipped records."),
+    ("error",
+     "null, or {code, kind, message, hint, file, line}; kind is the lower-case name of the "
+     "exit status (usage, policy_refused, consent_damaged, ...)."),
+)
+
 FILES = (
     ("~/.config/usagectl/" + _paths.CONSENT_FILE_NAME,
      "The consent file: one entry per framework and a default entry "
@@ -168,7 +185,7 @@ def page_header(name, title):
 # Walking the click app ---------------------------------------------------------------
 
 def root_command():
-    from usagectl.cli import main
+    from usagectl.cli.app import main
 
     return main
 
@@ -319,6 +336,7 @@ def main_page(ctx):
     lines += definitions_section("ENVIRONMENT", ENVIRONMENT)
     lines += definitions_section("FILES", FILES, term=italic)
     lines += exit_status_section()
+    lines += definitions_section("JSON OUTPUT", JSON_OUTPUT)
     lines += see_also(page_name(c) for c in walk(ctx))
     return "\n".join(lines) + "\n"
 

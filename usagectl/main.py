@@ -1,5 +1,8 @@
 """The console-script entry point: exit codes, Ctrl-C, unexpected errors, and a fast path.
 
+``execute(argv, env)`` is the whole command line without ``sys.exit``: tests run it
+in-process with an Environment whose streams they read.
+
 `usagectl status` and `usagectl --version` are what scripts and prompts run most, so
 they are answered without importing click (click alone costs about 4x a bare Python
 start). Anything else, including `status --help` or an unknown option, goes to the
@@ -17,67 +20,98 @@ def _debug():
     return os.environ.get("USAGECTL_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def fast_path(argv):
+def fast_path(argv, env):
     """Exit code if ``argv`` was handled without click, else None."""
-    if os.environ.get("USAGECTL_NO_FAST_PATH"):
+    if env.environ.get("USAGECTL_NO_FAST_PATH"):
         return None
     if argv in (["--version"], ["-V"]):
         from usagectl import __version__
 
-        sys.stdout.write("usagectl %s\n" % __version__)
+        env.stdout.write("usagectl %s\n" % __version__)
         return ExitCode.OK
     if argv[:1] == ["status"]:
         rest = argv[1:]
         # Only the plain forms: any other option (-h, --, a typo) is click's to parse.
         if any(arg.startswith("-") and arg != "--json" for arg in rest):
             return None
-        from usagectl import output
+        from usagectl.cli import runner
         from usagectl.commands import status
-        from usagectl.core.environment import Environment
         from usagectl.output import views
 
         names = tuple(arg for arg in rest if arg != "--json")
-        return output.run_command(Environment(argv=argv), "status", status.status, views.status,
+        return runner.run_command(env, "status", status.status, views.status,
                                   json_output="--json" in rest, frameworks=names)
     return None
 
 
-def run(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
+def execute(argv, env=None):
+    """Run one command line; returns its exit code. Never raises (but with USAGECTL_DEBUG)."""
+    from usagectl.core.environment import Environment
+
+    env = env or Environment(argv=argv)
     try:
-        code = fast_path(argv)
+        code = fast_path(argv, env)
         if code is None:
-            code = _run_click(argv)
+            code = _run_click(argv, env)
     except KeyboardInterrupt:
-        sys.stderr.write("\nusagectl: interrupted\n")
+        env.stderr.write("\nusagectl: interrupted\n")
         code = ExitCode.INTERRUPTED
     except BrokenPipeError:
         # Output piped into `head` and closed: not an error worth a traceback.
-        sys.stderr.close()
+        try:
+            env.stderr.close()
+        except Exception:
+            pass
         code = ExitCode.ERROR
     except Exception as exc:
         if _debug():
             raise
-        from usagectl.core.sanitize import safe_text
-
-        sys.stderr.write("usagectl: error: %s: %s (set USAGECTL_DEBUG=1 for a traceback)\n"
-                         % (type(exc).__name__, safe_text(str(exc))))
-        code = ExitCode.ERROR
-    sys.exit(int(code or 0))
+        code = _unexpected(env, argv, exc)
+    return int(code or 0)
 
 
-def _run_click(argv):
+def run(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    sys.exit(execute(argv))
+
+
+def _unexpected(env, argv, exc):
+    """A bug: one line (or one envelope), never a traceback unless USAGECTL_DEBUG is set."""
+    from usagectl.cli import runner
+    from usagectl.commands.result import Report
+    from usagectl.core.errors import UsagectlError
+    from usagectl.core.sanitize import safe_text
+
+    report = Report(_command_of(argv))
+    report.fail(UsagectlError("%s: %s" % (type(exc).__name__, safe_text(str(exc))),
+                              hint="set USAGECTL_DEBUG=1 for a traceback"))
+    return runner.emit(env, report, json_output=runner.wants_json(argv))
+
+
+def _command_of(argv):
+    words = []
+    for arg in argv:
+        if arg.startswith("-") or len(words) == 2:
+            break
+        words.append(arg)
+    return " ".join(words) or "usagectl"
+
+
+def _run_click(argv, env):
     import click
 
-    from usagectl.cli import main
+    from usagectl.cli import runner
+    from usagectl.cli.app import main
 
     try:
-        return main.main(args=argv, prog_name="usagectl", standalone_mode=False)
+        return main.main(args=argv, prog_name="usagectl", standalone_mode=False, obj=env)
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.UsageError as exc:
+        return runner.usage_error(env, exc, argv)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except click.Abort:
-        sys.stderr.write("\nusagectl: interrupted\n")
+        env.stderr.write("\nusagectl: interrupted\n")
         return ExitCode.INTERRUPTED

@@ -6,12 +6,12 @@ import re
 
 import click
 
-from usagectl import output
+from usagectl.cli import runner
 from usagectl.core.errors import BadInput
 from usagectl.core.exitcodes import ExitCode
 
 json_option = click.option("--json", "json_output", is_flag=True,
-                           help="Print one JSON envelope on stdout (docs/json-output.md).")
+                           help="Print one JSON envelope on stdout (see JSON OUTPUT in `man usagectl`).")
 
 
 def framework_argument(**kwargs):
@@ -33,7 +33,7 @@ def reporting(command_name, render=None):
         @functools.wraps(body)
         def wrapper(json_output=False, **params):
             ctx = click.get_current_context()
-            code = output.run_command(ctx.obj, command_name, body, render, json_output, **params)
+            code = runner.run_command(ctx.obj, command_name, body, render, json_output, **params)
             ctx.exit(code)
 
         return wrapper

@@ -66,6 +66,9 @@ def set_secret(env, report, name, from_stdin):
     secrets = _secrets()
     if from_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
+    elif not env.interactive:
+        raise BadInput("standard input is not a terminal, so the secret can't be asked for",
+                       hint="pass --stdin to read it from the first line of standard input")
     else:
         secret = click.prompt("%s" % secrets.DESCRIPTIONS[name].capitalize(), hide_input=True,
                               confirmation_prompt=True, err=True, default="", show_default=False)

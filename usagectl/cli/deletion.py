@@ -3,6 +3,7 @@
 import click
 
 from usagectl.cli._common import json_option, reporting
+from usagectl.core.errors import BadInput
 from usagectl.core.sanitize import safe_text
 
 VIAS = ("email", "http", "file", "mailto")
@@ -96,7 +97,12 @@ def _show(env):
     return show
 
 
-def _confirm(question):
+def _confirm(question, env=None):
+    if env is not None and not env.interactive:
+        # A pipe or a closed stdin is no one's answer: refuse, before anything is sent.
+        raise BadInput("standard input is not a terminal, so there is no one to ask: %s" % question,
+                       hint="pass --yes to send without asking, or --dry-run to only show the "
+                            "messages")
     try:
         return click.confirm(question, default=False, err=True)
     except click.Abort:  # end of input: the answer is no
@@ -127,8 +133,8 @@ def request_deletion(env, report, frameworks, list_ids, show_status, via, output
     Coiled document none: configure one in the consent file under
     [deletion.FRAMEWORK] (email = "..." or url = "https://..."). Each request is
     shown and confirmed, recorded in the ledger before it is sent, and a re-run
-    resends an unsent one with the same Message-ID / Idempotency-Key. See
-    docs/deletion.md.
+    resends an unsent one with the same Message-ID / Idempotency-Key. When standard
+    input is not a terminal nothing is asked: pass --yes (or --dry-run).
     """
     from usagectl.deletion import workflow
 
@@ -142,7 +148,8 @@ def request_deletion(env, report, frameworks, list_ids, show_status, via, output
         env.stdout.write(safe_text(text) + "\n")
 
     handled = workflow.request(env, report, frameworks, via=via, output_dir=output_dir, yes=yes,
-                               dry_run=dry_run, again=again, confirm=None if yes else _confirm,
+                               dry_run=dry_run, again=again,
+                               confirm=None if yes else (lambda q: _confirm(q, env)),
                                echo=echo, show=None if json_output else _show(env))
     if handled and not yes and not json_output:
         _offer_disable(env, report)

@@ -33,8 +33,9 @@ def expanduser_like_python(environ, path):
 
 
 class Environment:
-    def __init__(self, environ=None, stdout=None, stderr=None, argv=None, now=None):
+    def __init__(self, environ=None, stdout=None, stderr=None, argv=None, now=None, stdin=None):
         self.environ = dict(os.environ if environ is None else environ)
+        self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.argv = list(sys.argv[1:] if argv is None else argv)
@@ -74,6 +75,15 @@ class Environment:
         from usagectl.core.store import utc_now
 
         return utc_now()
+
+    @property
+    def interactive(self):
+        """Can we ask the user? Only when standard input is a terminal: a piped or closed
+        stdin must never be read as someone's answer."""
+        try:
+            return bool(self.stdin is not None and self.stdin.isatty())
+        except (AttributeError, ValueError, OSError):
+            return False
 
     @property
     def debug(self):

@@ -3,7 +3,9 @@
 import re
 import shlex
 
-SHELLS = ("sh", "fish", "powershell", "dotenv")
+SHELLS = ("sh", "bash", "zsh", "fish", "powershell", "dotenv")
+#: Shells whose assignment syntax is POSIX sh's.
+POSIX = ("sh", "bash", "zsh")
 _PLAIN = re.compile(r"^[A-Za-z0-9_./:,\[\]@%+=-]*$")
 
 
@@ -23,7 +25,7 @@ def _dotenv_value(value):
 
 
 def assignment(shell, name, value):
-    if shell == "sh":
+    if shell in POSIX:
         return "export %s=%s" % (name, shlex.quote(value))
     if shell == "fish":
         return "set -gx %s %s" % (name, _fish_quote(value))

@@ -1,0 +1,62 @@
+"""Running a command body and printing its result: the one place outcomes become output.
+
+Click-free, so the fast path (usagectl.main) and the click commands share it. A
+UsagectlError or OSError becomes one line on stderr (and the envelope's error) with
+its documented exit code; USAGECTL_DEBUG lets it raise instead. Usage errors found by
+click (an unknown option, ``--level 0``) go through here too, so that ``--json``
+always prints exactly one envelope and a human always gets one line.
+"""
+
+from usagectl import output
+from usagectl.commands.result import Report
+from usagectl.core.errors import BadInput, UsagectlError
+from usagectl.core.exitcodes import ExitCode
+
+
+def run_command(env, command_name, body, render=None, json_output=False, **params):
+    """Run ``body(env, report, **params)``, print its result, return the exit code."""
+    report = Report(command_name)
+    try:
+        body(env, report, **params)
+    except UsagectlError as exc:
+        if env.debug:
+            raise
+        report.fail(exc)
+    except OSError as exc:
+        # I/O trouble (a lock held too long, a read-only directory): one line, no traceback.
+        if env.debug:
+            raise
+        report.fail(UsagectlError("%s: %s" % (exc.filename or "I/O", exc.strerror or exc),
+                                  path=exc.filename))
+    return emit(env, report, render, json_output)
+
+
+def emit(env, report, render=None, json_output=False):
+    if json_output:
+        output.emit_json(env, report)
+    elif report.error is None and render is not None:
+        render(env, report)
+    output.emit_messages(env, report)
+    return int(report.exit_code)
+
+
+def wants_json(argv):
+    """Did the command line ask for the JSON envelope (before any ``--``)?"""
+    for arg in argv:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+def usage_error(env, exc, argv):
+    """Report click's UsageError as one line (or one envelope with --json); exit 2."""
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "usagectl"
+    command = path.partition(" ")[2] or "usagectl"
+    message = exc.format_message().replace("\n", " ")
+    report = Report(command)
+    report.fail(BadInput(message, hint="see `%s --help`" % path))
+    report.exit_code = ExitCode.USAGE
+    return emit(env, report, json_output=wants_json(argv))
