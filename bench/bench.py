@@ -321,7 +321,7 @@ def profile_imports(cases, env, usagectl, top):
         print("\n== %s: %d modules imported, %.1f ms of import time (own)"
               % (case.name, len(entries), total_own / 1000))
         top_level = sorted((e for e in entries if e[3] == 0), reverse=True)[:top]
-        for cumulative, own, name, _ in top_level:
+        for cumulative, _own, name, _ in top_level:
             print("   %8.1f ms cumulative  %s" % (cumulative / 1000, name))
 
 

@@ -26,7 +26,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from usagectl.core.environment import Environment  # noqa: E402
-from usagectl.frameworks.parsl import records as parsl_log
+from usagectl.frameworks.parsl import records as parsl_log  # noqa: E402
 from usagectl.frameworks.ray import records as ray_sessions  # noqa: E402
 
 FIX = ROOT / "tests" / "fixtures"
@@ -55,7 +55,7 @@ def peak_memory(fn):
 
 def make_logs(base):
     lines = REAL_LOG.read_bytes().split(b"\n")
-    start = next(i for i, l in enumerate(lines) if b"Usage tracking start message" in l)
+    start = next(i for i, line in enumerate(lines) if b"Usage tracking start message" in line)
     small = base / "small" / "000"
     small.mkdir(parents=True)
     (small / "parsl.log").write_bytes(lines[start] + b"\n" + lines[start + 1] + b"\n")
@@ -82,7 +82,7 @@ def bench_parsl(base, repeat=15):
     results = {}
     for n in (1, 2):
         for name, path in (("1 KiB", small), ("1 GiB", big)):
-            fn = lambda: parsl_log.scan(env, [str(path)], limit=n)  # noqa: E731
+            fn = lambda path=path, n=n: parsl_log.scan(env, [str(path)], limit=n)  # noqa: E731
             assert fn()[0], "no payload found in %s" % name
             results[(n, name)] = (median_time(fn, repeat), peak_memory(fn))
         s, b = results[(n, "1 KiB")], results[(n, "1 GiB")]

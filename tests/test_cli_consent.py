@@ -52,7 +52,8 @@ def test_named_enable_under_a_default_off_explains_why_it_stays_off(cli):
 
 
 def test_policy_ceiling_refuses_enable_and_status_shows_lock(cli, policy_file, consent_file):
-    policy_file.write_text('schema = 1\n[frameworks.ray]\nceiling = "off"\nmessage = "Ray telemetry is off by site rule 12"\n')
+    policy_file.write_text('schema = 1\n[frameworks.ray]\nceiling = "off"\n'
+                           'message = "Ray telemetry is off by site rule 12"\n')
     result = cli("enable", "ray")
     assert result.exit_code == 3, result
     assert result.stderr.count("\n") == 1 and str(policy_file) in result.stderr

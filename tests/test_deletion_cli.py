@@ -11,10 +11,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "deletion"))
+from clirun import run_in_terminal  # noqa: E402
 from servers import RAY_SESSION_ID, CertAuthority, SmtpServer, install_ray_session  # noqa: E402
 from support import ledger_records, run_cli, smtp_consent, write_consent  # noqa: E402
-
-from clirun import run_in_terminal  # noqa: E402
 
 PASSWORD = "pw-cli-tests"
 

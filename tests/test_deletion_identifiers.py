@@ -50,7 +50,8 @@ def test_parsl_correlators_from_runinfo_search_paths_and_sent_ledger(tmp_path):
     write_consent('[search]\nparsl = ["~/work/*/runinfo"]\n')
 
     # The sent ledger, written by the runtime hook's own recorder with a real datagram.
-    code = ("import sys; from usagectl import _ledger as ledger; from usagectl.frameworks.parsl import records as parsl_log\n"
+    code = ("import sys; from usagectl import _ledger as ledger\n"
+            "from usagectl.frameworks.parsl import records as parsl_log\n"
             "line = [l for l in open(sys.argv[1]) if 'Usage tracking start message: ' in l][0]\n"
             "body = parsl_log.decode_message(line.split('Usage tracking start message: ', 1)[1])\n"
             "assert ledger.record_sent('parsl', 'udp://tracking.parsl-project.org:50077', body)\n")

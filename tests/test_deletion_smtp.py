@@ -17,8 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "deletion"))
 from servers import RAY_SESSION_ID, CertAuthority, SmtpServer, install_ray_session  # noqa: E402
-from support import (ledger_records, ledger_text, popen_cli, run_cli, smtp_consent,  # noqa: E402
-                     write_consent)
+from support import ledger_records, ledger_text, popen_cli, run_cli, smtp_consent, write_consent  # noqa: E402
 
 PASSWORD = "s3cret-smtp-pw"
 # The no-STARTTLS server is insecure on purpose; aiosmtpd warns about exactly that.

@@ -10,9 +10,8 @@ import subprocess
 import sys
 
 import click
-import pytest
-
 import docgen
+import pytest
 
 ROOT = docgen.repository_root()
 REGENERATE = "run `python tools/docgen.py --write` and commit man/ and completions/"
@@ -45,7 +44,7 @@ def test_there_are_pages_for_the_group_and_each_command():
     assert "usagectl.1" in names
     commands = all_commands()
     assert len(commands) >= 5  # status, enable, disable, local, history at least
-    for path, ctx in commands:
+    for path, _ctx in commands:
         assert "-".join(path.split()) + ".1" in names, path
 
 
@@ -82,7 +81,7 @@ def test_main_page_lists_commands_environment_and_exit_codes():
 def test_every_exit_code_is_described_by_its_comment():
     # The man page takes each description from the `#:` comment above the member in
     # usagectl/exitcodes.py; a member without one would get a made-up sentence.
-    for value, name, text in docgen.exit_statuses():
+    for _value, name, text in docgen.exit_statuses():
         if name != "OK":
             assert text != name.replace("_", " ").capitalize() + ".", (
                 "ExitCode.%s has no `#:` comment in usagectl/exitcodes.py" % name)

@@ -71,7 +71,7 @@ def test_follow_sees_appends_within_a_second_and_ctrl_c_exits_130(tmp_path):
             {"log": str(log), "lines": text, "ray_root": str(ray_root)})],
             capture_output=True, text=True, timeout=90, env=dict(os.environ))
         assert writer.returncode == 0, writer.stderr
-        written = {json.loads(l)["what"]: json.loads(l)["at"] for l in writer.stdout.splitlines()}
+        written = {json.loads(line)["what"]: json.loads(line)["at"] for line in writer.stdout.splitlines()}
         deadline = time.time() + 3
         while time.time() < deadline and len(arrivals) < 3:
             time.sleep(0.05)

@@ -10,10 +10,10 @@ import re
 
 import pytest
 import yaml as pyyaml
-
-from usagectl.frameworks.bacalhau import framework as bacalhau_adapter
-from usagectl.core.errors import FrameworkFileDamaged
 from helpers import decision_for, make_env
+
+from usagectl.core.errors import FrameworkFileDamaged
+from usagectl.frameworks.bacalhau import framework as bacalhau_adapter
 
 FRAMEWORK = bacalhau_adapter.FRAMEWORK
 

@@ -6,11 +6,10 @@ import subprocess
 import sys
 
 import pytest
-
-from usagectl.frameworks.coiled import framework as coiled_adapter
-from usagectl.core.environment import Environment
-
 from helpers import decision_for, make_env
+
+from usagectl.core.environment import Environment
+from usagectl.frameworks.coiled import framework as coiled_adapter
 
 pytestmark = pytest.mark.frameworks
 

@@ -6,12 +6,11 @@ import subprocess
 import sys
 
 import pytest
-
-from usagectl.frameworks.ray import framework as ray_adapter
-from usagectl.core.errors import FrameworkFileDamaged
-from usagectl.core.environment import Environment
-
 from helpers import decision_for, make_env
+
+from usagectl.core.environment import Environment
+from usagectl.core.errors import FrameworkFileDamaged
+from usagectl.frameworks.ray import framework as ray_adapter
 
 pytestmark = pytest.mark.frameworks
 

@@ -11,7 +11,6 @@ Workflows and registrations run inside a network namespace with only loopback.
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig

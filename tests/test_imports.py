@@ -57,5 +57,5 @@ def test_cli_help_does_not_import_rich_or_tomlkit():
              "print('MODULES', sorted(m for m in sys.modules if m.split('.')[0] in "
              "('rich','tomlkit','keyring','ray','dask','parsl','coiled')), file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    line = [l for l in out.stderr.splitlines() if l.startswith("MODULES")][0]
+    line = [text for text in out.stderr.splitlines() if text.startswith("MODULES")][0]
     assert line == "MODULES []", out.stderr

@@ -4,7 +4,6 @@ included), prints exactly one envelope on stdout whose exit_code is the exit sta
 import json
 
 import pytest
-
 from clirun import run_in_process, run_usagectl
 
 ENVELOPE_KEYS = {"schema", "tool", "version", "command", "ok", "exit_code", "data", "warnings", "error"}

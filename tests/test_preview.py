@@ -16,7 +16,6 @@ import pytest
 
 from usagectl import preview as previews
 from usagectl.core.environment import Environment
-from usagectl.frameworks.parsl import preview as parsl_preview
 
 pytestmark = pytest.mark.frameworks
 

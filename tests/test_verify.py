@@ -121,7 +121,6 @@ def test_python_api_for_framework_test_suites():
 
 def _in_netns(argv, timeout=120):
     """Run ``argv`` in a fresh network namespace with only loopback (skip if unavailable)."""
-    import shlex
     import subprocess
 
     import isolation

@@ -11,9 +11,8 @@ import subprocess
 import sys
 import zipfile
 
-import pytest
-
 import docgen
+import pytest
 
 from usagectl import __version__
 

@@ -369,8 +369,7 @@ def render_man_pages(command=None):
 
 def render_completions(command=None):
     """{repository path: script} from click's own completion classes."""
-    from click.shell_completion import (BashComplete, FishComplete, ShellComplete,
-                                        ZshComplete)
+    from click.shell_completion import BashComplete, FishComplete, ShellComplete, ZshComplete
 
     command = command or root_command()
     classes = {"bash": BashComplete, "zsh": ZshComplete, "fish": FishComplete}

@@ -11,9 +11,18 @@ in docs/consent-file.md; this module is the reference reader.
     d = consent.decide("ray")   # Decision(mode, level, source, reason, since, ...)
 """
 
+from __future__ import annotations
+
 import os
 
 from usagectl import _paths
+
+# Annotations only: importing typing (or collections.abc) here would cost every framework
+# that imports this reader; type checkers treat a name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime
+    from collections.abc import Mapping
 
 SCHEMA_VERSION = 1
 #: Modes, most restrictive first. "local" means collect locally, never send.
@@ -122,8 +131,9 @@ class Decision:
     __slots__ = ("framework", "mode", "level", "source", "reason", "since", "locked", "ceiling",
                  "problems")
 
-    def __init__(self, framework, mode, level, source, reason, since=None, locked=False,
-                 ceiling=None, problems=()):
+    def __init__(self, framework: str, mode: str, level: int | None, source: str, reason: str,
+                 since: datetime.datetime | None = None, locked: bool = False,
+                 ceiling: str | None = None, problems: tuple[Problem, ...] = ()) -> None:
         self.framework = framework
         self.mode = mode
         self.level = level
@@ -143,7 +153,7 @@ class Decision:
             return NotImplemented
         return all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # a mutable value object: not hashable
 
     def as_dict(self):
         return {
@@ -170,13 +180,13 @@ def _iso(when):
 # Reading and validating
 
 
-def normalize_name(name):
+def normalize_name(name: str) -> str:
     """Framework names compare case-insensitively; the canonical form is lower case."""
     return name.strip().lower()
 
 
-def valid_name(name):
-    if not name or len(name) > 64:
+def valid_name(name: str) -> bool:
+    if not isinstance(name, str) or not name or len(name) > 64:
         return False
     if not (name[0].isascii() and name[0].isalnum()):
         return False
@@ -328,7 +338,7 @@ def _parse_entries(doc, text, path, mode_key, make):
     return default, frameworks
 
 
-def read_consent(path=None, environ=None):
+def read_consent(path: str | None = None, environ: Mapping[str, str] | None = None) -> Snapshot:
     """Read and validate the consent file. Never raises; see Snapshot.problem."""
     path = path or _paths.consent_path(environ)
     try:
@@ -337,7 +347,7 @@ def read_consent(path=None, environ=None):
         return Snapshot(path, exists=True, problem=Problem(path, "unexpected error: %r" % (exc,)))
 
 
-def read_policy(path=None, environ=None):
+def read_policy(path: str | None = None, environ: Mapping[str, str] | None = None) -> Snapshot:
     """Read and validate the system policy file. Never raises; see Snapshot.problem."""
     path = path or _paths.policy_path(environ)
     try:
@@ -404,7 +414,7 @@ def _parse_entries_file(data, path, mode_key, make):
 # Deciding
 
 
-def do_not_track(environ=None):
+def do_not_track(environ: Mapping[str, str] | None = None) -> bool:
     """True when DO_NOT_TRACK asks for off: any value but empty, 0 or false."""
     env = os.environ if environ is None else environ
     return env.get("DO_NOT_TRACK", "").strip().lower() not in _DNT_NEUTRAL
@@ -421,7 +431,9 @@ def ceiling_for(policy, framework):
     return Ceiling(mode, min(levels) if levels else None, messages[-1] if messages else None)
 
 
-def decide(framework, environ=None, consent_path=None, policy_path=None, consent=None, policy=None):
+def decide(framework: str, environ: Mapping[str, str] | None = None, consent_path: str | None = None,
+           policy_path: str | None = None, consent: Snapshot | None = None,
+           policy: Snapshot | None = None) -> Decision:
     """The effective consent for ``framework``. Never raises: an error means off."""
     try:
         env = os.environ if environ is None else environ
@@ -492,7 +504,8 @@ def _decide(name, env, consent, policy):
                     ceiling=ceiling_mode)
 
 
-def allowed(framework, level=1, collected_at=None, default=False, environ=None):
+def allowed(framework: str, level: int = 1, collected_at: datetime.datetime | None = None,
+            default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
     """May ``framework`` send a report of this ``level`` now?
 
     ``collected_at`` (an aware datetime) is when the data was collected: data from
@@ -514,8 +527,9 @@ def allowed(framework, level=1, collected_at=None, default=False, environ=None):
         return False
 
 
-def record_sent(framework, destination, body, outcome="sent", reason=None, when=None,
-                identifiers=None):
+def record_sent(framework: str, destination: str, body: bytes | str | None, outcome: str = "sent",
+                reason: str | None = None, when: datetime.datetime | None = None,
+                identifiers: dict[str, str] | None = None) -> bool:
     """Record a payload your framework sent in usagectl's sent ledger (stdlib only).
 
     ``body`` is the exact bytes that went on the wire; ``outcome`` is "sent" or
@@ -531,6 +545,6 @@ def record_sent(framework, destination, body, outcome="sent", reason=None, when=
         return False
 
 
-def rank(mode):
+def rank(mode: str) -> int:
     """Order of restrictiveness: off 0 < local 1 < on 2."""
     return _RANK[mode]

@@ -29,8 +29,7 @@ COMPLETE_VAR = "_USAGECTL_COMPLETE"
 
 def script(shell):
     """The completion script for ``shell``: click's own, asking the real parser at TAB time."""
-    from click.shell_completion import (BashComplete, FishComplete, ShellComplete,
-                                        ZshComplete)
+    from click.shell_completion import BashComplete, FishComplete, ShellComplete, ZshComplete
 
     from usagectl.cli.app import main
 

@@ -10,8 +10,7 @@ import sys
 import click
 
 from usagectl.cli._common import json_option, reporting
-from usagectl.core.errors import BadInput
-from usagectl.core.errors import UsagectlError
+from usagectl.core.errors import BadInput, UsagectlError
 from usagectl.core.sanitize import safe_text
 
 NAMES = ("smtp", "http")

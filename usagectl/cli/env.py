@@ -3,10 +3,10 @@
 import click
 
 from usagectl import frameworks as registry
-from usagectl.output import shell as shellfmt
-from usagectl.commands import sync
 from usagectl.cli._common import json_option, reporting
+from usagectl.commands import sync
 from usagectl.core.sanitize import safe_text
+from usagectl.output import shell as shellfmt
 
 
 def _render(env, report):

@@ -2,9 +2,9 @@
 
 import click
 
-from usagectl.output import views as render
-from usagectl.core import store
 from usagectl.cli._common import json_option, reporting
+from usagectl.core import store
+from usagectl.output import views as render
 
 
 @click.command("history")

@@ -2,9 +2,9 @@
 
 import click
 
+from usagectl.cli._common import framework_argument, json_option, reporting
 from usagectl.commands import modes
 from usagectl.output import views as render
-from usagectl.cli._common import framework_argument, json_option, reporting
 
 repair_option = click.option(
     "--repair", is_flag=True,

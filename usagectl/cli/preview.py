@@ -24,9 +24,9 @@ def preview(env, report, frameworks, level):
     disabled ping, Parsl's start message), reads Bacalhau's IDs from disk and resolves
     Coiled's analytics keys through dask's config.
     """
-    from usagectl.core import decisions
     from usagectl import preview as previews
     from usagectl.cli._common import exit_code_for_problems
+    from usagectl.core import decisions
 
     snapshot = decisions.Snapshot(env)
     decisions.warn_problems(report, snapshot)

@@ -6,6 +6,7 @@ from usagectl.cli._common import framework_argument, json_option, parse_since, r
 from usagectl.core.errors import BadInput
 from usagectl.core.exitcodes import ExitCode
 
+
 def _frameworks(names):
     from usagectl import frameworks
     from usagectl.commands.modes import parse_names

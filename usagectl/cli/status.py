@@ -2,9 +2,9 @@
 
 import click
 
+from usagectl.cli._common import framework_argument, json_option, reporting
 from usagectl.commands import status as core
 from usagectl.output import views
-from usagectl.cli._common import framework_argument, json_option, reporting
 
 
 @click.command("status")

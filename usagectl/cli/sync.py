@@ -2,11 +2,10 @@
 
 import click
 
-from usagectl.core import decisions
-from usagectl.commands import modes
-from usagectl.output import views as render
-from usagectl.commands import sync
 from usagectl.cli._common import framework_argument, json_option, reporting
+from usagectl.commands import modes, sync
+from usagectl.core import decisions
+from usagectl.output import views as render
 
 
 @click.command("sync")

@@ -2,10 +2,10 @@
 
 import click
 
-from usagectl.output import views as render
 from usagectl.cli._common import framework_argument, json_option, parse_since, reporting
 from usagectl.core.errors import BadInput
 from usagectl.core.exitcodes import ExitCode
+from usagectl.output import views as render
 
 
 @click.command("verify")

@@ -2,13 +2,9 @@
 
 from usagectl import consent
 from usagectl import frameworks as registry
-from usagectl.commands import rows
-from usagectl.core import decisions
-from usagectl.core import store
-from usagectl.commands import sync
-from usagectl.core.errors import BadInput
-from usagectl.core.errors import ConsentDamaged
-from usagectl.core.errors import PolicyRefused
+from usagectl.commands import rows, sync
+from usagectl.core import decisions, store
+from usagectl.core.errors import BadInput, ConsentDamaged, PolicyRefused
 
 
 def parse_names(raw_names):

@@ -8,8 +8,7 @@ runtime hook and each framework's own reading of the environment).
 
 from usagectl import consent
 from usagectl import frameworks as registry
-from usagectl.core.errors import UsagectlError
-from usagectl.core.errors import FrameworkFileDamaged
+from usagectl.core.errors import FrameworkFileDamaged, UsagectlError
 from usagectl.core.exitcodes import ExitCode
 
 

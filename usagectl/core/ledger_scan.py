@@ -3,9 +3,9 @@
 import datetime
 import os
 
+from usagectl import _ledger as ledger
 from usagectl.core import payloads as model
 from usagectl.core import tail
-from usagectl import _ledger as ledger
 from usagectl.core.safefiles import open_checked
 
 #: The ledger is ours and small, but a years-old one must not slow show-last down.

@@ -9,8 +9,7 @@ import json
 
 from usagectl import consent
 from usagectl.core import fsutil
-from usagectl.core.errors import ConsentDamaged
-from usagectl.core.errors import UsagectlError
+from usagectl.core.errors import ConsentDamaged, UsagectlError
 
 HEADER = (
     "usagectl consent file: one telemetry decision shared by every framework.",

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from usagectl.core.errors import BadInput
 
+
 def _documented(framework):
     """The channel a framework documents ({"email", "source"}), from its home."""
     from usagectl import frameworks
@@ -118,7 +119,7 @@ def valid_https_url(value):
         return False
     try:
         parts = urlsplit(value)
-        parts.port  # raises ValueError on a bad port
+        _ = parts.port  # raises ValueError on a bad port
     except ValueError:
         return False
     return parts.scheme == "https" and bool(parts.hostname) and not parts.username and not parts.password

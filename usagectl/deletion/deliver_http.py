@@ -14,8 +14,8 @@ import time
 from urllib.parse import urlsplit
 
 from usagectl import __version__
-from usagectl.deletion.errors import DeliveryError
 from usagectl.core.sanitize import safe_text
+from usagectl.deletion.errors import DeliveryError
 
 MAX_ATTEMPTS = 4
 MAX_TOTAL_SECONDS = 60.0

@@ -9,8 +9,8 @@ import smtplib
 import socket
 import ssl
 
-from usagectl.deletion.errors import DeliveryError
 from usagectl.core.sanitize import safe_text
+from usagectl.deletion.errors import DeliveryError
 
 #: Our EHLO name. smtplib's default (socket.getfqdn()) can stall on DNS and tells the
 #: server the machine's name, which a deletion request has no reason to disclose.

@@ -9,6 +9,7 @@ import json
 from email.message import EmailMessage
 from urllib.parse import quote
 
+
 def title(framework):
     from usagectl import frameworks
 

@@ -10,10 +10,9 @@ import time
 
 from usagectl import consent
 from usagectl import frameworks as registry
+from usagectl.core.errors import BadInput, UsagectlError
 from usagectl.deletion import channels, identifiers, ledger, messages
 from usagectl.deletion.errors import DeliveryError
-from usagectl.core.errors import BadInput
-from usagectl.core.errors import UsagectlError
 
 VIAS = ("email", "http", "file", "mailto")
 #: Test-only: seconds to sleep after the pending record is written and before the first

@@ -13,8 +13,7 @@ same code).
 import os
 import sys
 
-from usagectl.core.errors import BadInput
-from usagectl.core.errors import UsagectlError
+from usagectl.core.errors import BadInput, UsagectlError
 
 PTH_NAME = "usagectl-hook.pth"
 #: First line of our file: how uninstall recognises a file it may delete.

@@ -35,9 +35,9 @@ NOT_SENDING = ("off", "local")
 _NOT_SENDING = NOT_SENDING
 
 #: module name -> (framework, "before" | "after", hook file, function name); see configure.
-_TABLE = {}
+_TABLE: dict = {}
 #: hook file path -> its loaded module.
-_HOOK_MODULES = {}
+_HOOK_MODULES: dict = {}
 
 
 def configure(table):
@@ -66,7 +66,7 @@ def _toolbox():
 # ---------------------------------------------------------------------------
 # Called by the .pth's finder, for watched names only
 
-_searching = set()
+_searching: set = set()
 
 
 def find_spec(fullname, path=None, target=None):

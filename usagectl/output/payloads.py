@@ -9,9 +9,7 @@ as the literal characters it is.
 import json
 
 from usagectl import frameworks as registry
-
-from usagectl.core.sanitize import safe_bytes
-from usagectl.core.sanitize import safe_text
+from usagectl.core.sanitize import safe_bytes, safe_text
 
 OUTCOME_WORDS = {
     "sent": "sent",

@@ -1,8 +1,8 @@
 """Gather each framework's last payloads from every source, ledger first."""
 
 from usagectl import frameworks as registry
-from usagectl.core import payloads as model
 from usagectl.core import ledger_scan
+from usagectl.core import payloads as model
 
 LEDGER_NOTE = "These come from the sent ledger (the usagectl runtime hook)."
 

@@ -9,9 +9,9 @@ import hashlib
 import time
 
 from usagectl import _ledger as ledger
+from usagectl.core import ledger_scan
 from usagectl.core import payloads as model
 from usagectl.core.appended import AppendedFile
-from usagectl.core import ledger_scan
 
 POLL_S = 0.2
 

@@ -78,8 +78,8 @@ _KNOWN_BODY_FRAMES = {
 # Per-process state, set by install().
 _log_path = None
 _endpoints = ()      # tuple of (host, port or None, framework)
-_watched = set()     # event names the hook acts on; shrinks once sockets are patched
-_blocked_classes = {}
+_watched: set = set()     # event names the hook acts on; shrinks once sockets are patched
+_blocked_classes: dict = {}
 
 
 def parse_endpoints(text):

@@ -36,7 +36,7 @@ class Endpoint:
             return NotImplemented
         return all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # a mutable value object: not hashable
 
     def __repr__(self):
         return "Endpoint(%r, %r, %r, %r)" % (self.host, self.port, self.framework, self.source)

@@ -89,8 +89,7 @@ class _Conflict:
 
 def _read_config(path):
     """(doc or None, problem sentence or None). Never raises."""
-    from usagectl.core import fsutil
-    from usagectl.core import yamlfile
+    from usagectl.core import fsutil, yamlfile
     from usagectl.core.errors import FrameworkFileDamaged
 
     try:
@@ -227,8 +226,7 @@ class Bacalhau(Framework):
 
     # ------------------------------------------------------------------- apply
     def apply(self, env, decision, repair=False):
-        from usagectl.core import fsutil
-        from usagectl.core import yamlfile
+        from usagectl.core import fsutil, yamlfile
         from usagectl.core.errors import FrameworkFileDamaged
 
         result = {"changed": [], "notes": [], "side_channels_closed": []}
@@ -281,7 +279,8 @@ class Bacalhau(Framework):
         elif result["changed"]:
             result["notes"].append("Bacalhau's update check is left as it is: if it was stopped, set "
                                    "UpdateConfig.Interval in %s to turn it back on" % path)
-        if created_dir and result["changed"] and shutil.which("bacalhau", path=env.environ.get("PATH", os.defpath)) is None:
+        on_path = shutil.which("bacalhau", path=env.environ.get("PATH", os.defpath))
+        if created_dir and result["changed"] and on_path is None:
             result["notes"].append("Bacalhau isn't installed; %s was created so the setting is in place "
                                    "if it ever is" % directory)
         raw = env.environ.get(ENV_DISABLE, "")

@@ -27,7 +27,7 @@ FILE_NAME = "zz-usagectl.yaml"
 EXTENSIONS = (".json", ".yaml", ".yml")
 
 #: The keys usagectl turns off, with the value that means "off".
-OFF_VALUES = (
+OFF_VALUES: tuple = (
     ("coiled.analytics.disabled", True),
     ("coiled.analytics.computation.code.transmit", False),
     ("coiled.analytics.profile.transmit", False),
@@ -436,8 +436,7 @@ class Coiled(Framework):
 
     # ------------------------------------------------------------------- apply
     def apply(self, env, decision, repair=False):
-        from usagectl.core import fsutil
-        from usagectl.core import yamlfile
+        from usagectl.core import fsutil, yamlfile
 
         result = {"changed": [], "notes": [], "side_channels_closed": []}
         if decision.mode == "unset":

@@ -9,8 +9,8 @@ read by a scheduler plugin downloaded from Coiled at run time, which we can't in
 
 import json
 
-from usagectl.core import probes
 from usagectl.core import previews as result
+from usagectl.core import probes
 
 TITLE = "Coiled/Dask"
 DESTINATION = "the Coiled server (coiled.server, default https://cloud.coiled.io)"

@@ -11,8 +11,8 @@ at the consent's level (0 when off), so without the hook the consent file can't 
 import base64
 import json
 
-from usagectl.core import probes
 from usagectl.core import previews as result
+from usagectl.core import probes
 
 TITLE = "Parsl"
 MAX_LEVEL = 3

@@ -158,8 +158,7 @@ class Ray(Framework):
 
     # ------------------------------------------------------------------- apply
     def apply(self, env, decision, repair=False):
-        from usagectl.core import fsutil
-        from usagectl.core import jsonfile
+        from usagectl.core import fsutil, jsonfile
         from usagectl.core.errors import FrameworkFileDamaged
 
         result = {"changed": [], "notes": [], "side_channels_closed": []}

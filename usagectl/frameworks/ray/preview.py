@@ -12,8 +12,8 @@ import datetime
 import json
 import os
 
-from usagectl.core import probes
 from usagectl.core import previews as result
+from usagectl.core import probes
 from usagectl.frameworks.ray import records as ray_sessions
 
 TITLE = "Ray"
