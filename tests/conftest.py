@@ -63,6 +63,14 @@ def consent_file(env):
 
 
 @pytest.fixture
+def settings_file(env):
+    """usagectl's own settings ([search], [deletion.*], [verify]) in the isolated home."""
+    from pathlib import Path
+
+    return Path(env.settings_path)
+
+
+@pytest.fixture
 def policy_file(env):
     from pathlib import Path
 

@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "deletion"))
 from clirun import run_in_terminal  # noqa: E402
 from servers import RAY_SESSION_ID, CertAuthority, SmtpServer, install_ray_session  # noqa: E402
-from support import ledger_records, run_cli, smtp_consent, write_consent  # noqa: E402
+from support import consent_path, ledger_records, run_cli, smtp_consent, write_settings  # noqa: E402
 
 PASSWORD = "pw-cli-tests"
 
@@ -77,7 +77,7 @@ def test_no_framework_named_is_a_usage_error():
 def test_declining_sends_and_records_nothing_then_yes_sends_and_offers_disable(tmp_path):
     ca = CertAuthority(str(tmp_path))
     with SmtpServer(tls_cert=ca.server_cert, password=PASSWORD) as server:
-        consent = write_consent(smtp_consent(server.port, ca.cafile))
+        settings = write_settings(smtp_consent(server.port, ca.cafile))
         env = {"USAGECTL_SMTP_PASSWORD": PASSWORD}
         piped = run_cli("request-deletion", "ray", "--via", "email", input="y\n", env=env)
         assert piped.exit_code == 2 and "--yes" in piped.stderr, piped  # a pipe is no one's answer
@@ -95,15 +95,16 @@ def test_declining_sends_and_records_nothing_then_yes_sends_and_offers_disable(t
         assert accepted.exit_code == 0, accepted
         assert len(server.recorder.messages) == 1
     assert "usagectl verify" in accepted.stderr
-    doc = tomllib.loads(consent.read_text())
+    doc = tomllib.loads(consent_path().read_text())
     assert doc["frameworks"]["ray"]["mode"] == "off"
-    assert doc["deletion"]["smtp"]["host"] == "127.0.0.1"  # the hand-written table survived
+    assert "deletion" not in doc  # the decision file holds the decision only
+    assert tomllib.loads(settings.read_text())["deletion"]["smtp"]["host"] == "127.0.0.1"
 
 
 def test_json_lists_next_steps_while_the_framework_is_still_on(tmp_path):
     ca = CertAuthority(str(tmp_path))
     with SmtpServer(tls_cert=ca.server_cert, password=PASSWORD) as server:
-        write_consent(smtp_consent(server.port, ca.cafile))
+        write_settings(smtp_consent(server.port, ca.cafile))
         result = run_cli("request-deletion", "ray", "--via", "email", "--yes", "--json",
                          env={"USAGECTL_SMTP_PASSWORD": PASSWORD})
     assert result.exit_code == 0, result

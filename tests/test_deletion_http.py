@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "deletion"))
 from servers import CertAuthority, HttpsServer  # noqa: E402
-from support import ledger_records, ledger_text, run_cli, write_consent  # noqa: E402
+from support import ledger_records, ledger_text, run_cli, write_settings  # noqa: E402
 
 from usagectl.deletion import deliver_http  # noqa: E402
 from usagectl.deletion.channels import HttpSettings  # noqa: E402
@@ -41,7 +41,7 @@ def _consent(url, cafile):
 def test_500_then_429_then_201_is_one_request_with_one_idempotency_key(parsl_run, ca):
     script = [(500, {}), (429, {"Retry-After": "1"}), (201, {})]
     with HttpsServer(ca.server_cert, script) as server:
-        write_consent(_consent(server.url, ca.cafile))
+        write_settings(_consent(server.url, ca.cafile))
         result = run_cli("request-deletion", "parsl", "--via", "http", "--yes", "--json",
                          env={"USAGECTL_HTTP_TOKEN": TOKEN})
         assert result.exit_code == 0, result
@@ -69,7 +69,7 @@ def test_500_then_429_then_201_is_one_request_with_one_idempotency_key(parsl_run
 
     # Run again: nothing new to send, nothing resent.
     with HttpsServer(ca.server_cert, []) as server:
-        write_consent(_consent(server.url, ca.cafile))
+        write_settings(_consent(server.url, ca.cafile))
         again = run_cli("request-deletion", "parsl", "--via", "http", "--yes",
                         env={"USAGECTL_HTTP_TOKEN": TOKEN})
         assert again.exit_code == 0, again
@@ -78,7 +78,7 @@ def test_500_then_429_then_201_is_one_request_with_one_idempotency_key(parsl_run
 
 def test_client_error_is_not_retried_and_rerun_reuses_the_key(parsl_run, ca):
     with HttpsServer(ca.server_cert, [(400, {})]) as server:
-        write_consent(_consent(server.url, ca.cafile))
+        write_settings(_consent(server.url, ca.cafile))
         result = run_cli("request-deletion", "parsl", "--via", "http", "--yes",
                          env={"USAGECTL_HTTP_TOKEN": TOKEN})
         assert result.exit_code == 1, result
@@ -87,7 +87,7 @@ def test_client_error_is_not_retried_and_rerun_reuses_the_key(parsl_run, ca):
     [failed] = ledger_records()
     assert failed["status"] == "failed"
     with HttpsServer(ca.server_cert, [(200, {})]) as server:
-        write_consent(_consent(server.url, ca.cafile))
+        write_settings(_consent(server.url, ca.cafile))
         result = run_cli("request-deletion", "parsl", "--via", "http", "--yes",
                          env={"USAGECTL_HTTP_TOKEN": TOKEN})
         assert result.exit_code == 0, result
@@ -99,7 +99,7 @@ def test_client_error_is_not_retried_and_rerun_reuses_the_key(parsl_run, ca):
 def test_untrusted_https_certificate_sends_nothing(parsl_run, ca, tmp_path):
     other = CertAuthority(str(tmp_path), "other")
     with HttpsServer(other.server_cert, [(201, {})]) as server:
-        write_consent(_consent(server.url, ca.cafile))
+        write_settings(_consent(server.url, ca.cafile))
         result = run_cli("request-deletion", "parsl", "--via", "http", "--yes",
                          env={"USAGECTL_HTTP_TOKEN": TOKEN})
         assert result.exit_code == 1, result
@@ -108,10 +108,10 @@ def test_untrusted_https_certificate_sends_nothing(parsl_run, ca, tmp_path):
 
 
 def test_plain_http_url_is_refused_with_file_and_line(parsl_run):
-    path = write_consent('[deletion.parsl]\nurl = "http://127.0.0.1:9/x"\n')
+    path = write_settings('[deletion.parsl]\nurl = "http://127.0.0.1:9/x"\n')
     result = run_cli("request-deletion", "parsl", "--via", "http", "--yes")
     assert result.exit_code == 2, result
-    assert "%s line 3" % path in result.stderr
+    assert "%s line 2" % path in result.stderr
     assert "https://" in result.stderr
     assert "Traceback" not in result.stderr
 

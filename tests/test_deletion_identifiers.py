@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "deletion"))
 from servers import RAY_SESSION_ID, install_ray_session  # noqa: E402
-from support import run_cli, write_consent  # noqa: E402
+from support import run_cli, write_settings  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PARSL_LOG = FIXTURES / "parsl" / "runinfo" / "000" / "parsl.log"
@@ -47,7 +47,7 @@ def test_parsl_correlators_from_runinfo_search_paths_and_sent_ledger(tmp_path):
     elsewhere = Path(os.environ["HOME"]) / "work" / "wf1" / "runinfo" / "001"
     elsewhere.mkdir(parents=True)
     (elsewhere / "parsl.jsonlog").write_bytes(PARSL_JSONLOG.read_bytes())
-    write_consent('[search]\nparsl = ["~/work/*/runinfo"]\n')
+    write_settings('[search]\nparsl = ["~/work/*/runinfo"]\n')
 
     # The sent ledger, written by the runtime hook's own recorder with a real datagram.
     code = ("import sys; from usagectl import _ledger as ledger\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "deletion"))
 from servers import CertAuthority, SmtpServer, install_ray_session  # noqa: E402
-from support import cli_env, ledger_text, run_cli, smtp_consent, write_consent  # noqa: E402
+from support import cli_env, ledger_text, run_cli, smtp_consent, write_settings  # noqa: E402
 
 FIXTURE_DIR = str(Path(__file__).resolve().parent / "fixtures" / "deletion")
 PLAINTEXT = {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
@@ -45,7 +45,7 @@ def test_smtp_password_stored_and_used_through_a_real_keyring_and_never_shown(tm
     install_ray_session(os.environ["TMPDIR"])
     ca = CertAuthority(str(tmp_path))
     with SmtpServer(tls_cert=ca.server_cert, password=SECRET) as server:
-        write_consent(smtp_consent(server.port, ca.cafile))
+        write_settings(smtp_consent(server.port, ca.cafile))
         sent = run_cli("request-deletion", "ray", "--via", "email", "--yes", "--json", env=PLAINTEXT)
         assert sent.exit_code == 0, sent
         assert server.recorder.logins == [("alice", SECRET)]  # read back from the keyring
@@ -95,7 +95,7 @@ def test_headless_fail_backend_explains_and_accepts_the_env_var(tmp_path):
     install_ray_session(os.environ["TMPDIR"])
     ca = CertAuthority(str(tmp_path))
     with SmtpServer(tls_cert=ca.server_cert, password=SECRET) as server:
-        write_consent(smtp_consent(server.port, ca.cafile))
+        write_settings(smtp_consent(server.port, ca.cafile))
         missing = run_cli("request-deletion", "ray", "--via", "email", "--yes", env=FAIL)
         assert missing.exit_code == 1, missing
         assert "Traceback" not in missing.stderr

@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "deletion"))
 from servers import RAY_SESSION_ID, CertAuthority, SmtpServer, install_ray_session  # noqa: E402
-from support import ledger_records, ledger_text, popen_cli, run_cli, smtp_consent, write_consent  # noqa: E402
+from support import ledger_records, ledger_text, popen_cli, run_cli, smtp_consent, write_settings  # noqa: E402
 
 PASSWORD = "s3cret-smtp-pw"
 # The no-STARTTLS server is insecure on purpose; aiosmtpd warns about exactly that.
@@ -42,7 +42,7 @@ def _send(*extra, env=None):
 
 def test_message_arrives_once_with_the_session_id(ray_session, ca):
     with SmtpServer(tls_cert=ca.server_cert, password=PASSWORD) as server:
-        write_consent(smtp_consent(server.port, ca.cafile))
+        write_settings(smtp_consent(server.port, ca.cafile))
         result = _send()
         assert result.exit_code == 0, result
         assert len(server.recorder.messages) == 1
@@ -80,7 +80,7 @@ def test_message_arrives_once_with_the_session_id(ray_session, ca):
 
 def test_server_without_starttls_is_refused_before_auth(ray_session, ca):
     with SmtpServer(tls_cert=None, password=PASSWORD) as server:
-        write_consent(smtp_consent(server.port, ca.cafile))
+        write_settings(smtp_consent(server.port, ca.cafile))
         result = _send()
         assert result.exit_code == 1, result
         assert "does not offer STARTTLS" in result.stderr
@@ -96,7 +96,7 @@ def test_server_without_starttls_is_refused_before_auth(ray_session, ca):
 def test_untrusted_certificate_is_refused_before_auth(ray_session, ca, tmp_path):
     other = CertAuthority(str(tmp_path), "untrusted-ca")
     with SmtpServer(tls_cert=other.server_cert, password=PASSWORD) as server:
-        write_consent(smtp_consent(server.port, ca.cafile))  # we trust `ca`, not `other`
+        write_settings(smtp_consent(server.port, ca.cafile))  # we trust `ca`, not `other`
         result = _send()
         assert result.exit_code == 1, result
         assert "failed verification" in result.stderr
@@ -108,7 +108,7 @@ def test_untrusted_certificate_is_refused_before_auth(ray_session, ca, tmp_path)
 
     # Fixing the trust and running again resends the same request (same Message-ID).
     with SmtpServer(tls_cert=ca.server_cert, password=PASSWORD) as server:
-        write_consent(smtp_consent(server.port, ca.cafile))
+        write_settings(smtp_consent(server.port, ca.cafile))
         result = _send()
         assert result.exit_code == 0, result
         assert len(server.recorder.messages) == 1
@@ -122,7 +122,7 @@ def test_untrusted_certificate_is_refused_before_auth(ray_session, ca, tmp_path)
 
 def test_sigkill_between_ledger_write_and_send_delivers_exactly_once(ray_session, ca):
     with SmtpServer(tls_cert=ca.server_cert, password=PASSWORD) as server:
-        write_consent(smtp_consent(server.port, ca.cafile))
+        write_settings(smtp_consent(server.port, ca.cafile))
         proc = popen_cli("request-deletion", "ray", "--via", "email", "--yes",
                          env={"USAGECTL_SMTP_PASSWORD": PASSWORD, "USAGECTL_TEST_PAUSE_BEFORE_SEND": "60"})
         try:

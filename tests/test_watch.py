@@ -104,21 +104,21 @@ def _local_endpoint(port, framework="configured"):
     return endpoints.Endpoint("127.0.0.1", port, framework, "test")
 
 
-def _add_configured_endpoints(consent_file, entries):
-    text = consent_file.read_text() if consent_file.exists() else "schema = 1\n"
-    consent_file.parent.mkdir(parents=True, exist_ok=True)
-    consent_file.write_text(text + "\n[verify]\nendpoints = %s\n" % json.dumps(entries))
+def _add_configured_endpoints(settings_file, entries):
+    text = settings_file.read_text() if settings_file.exists() else ""
+    settings_file.parent.mkdir(parents=True, exist_ok=True)
+    settings_file.write_text(text + "\n[verify]\nendpoints = %s\n" % json.dumps(entries))
 
 
 # ---------------------------------------------------------------------------
 # The endpoint list
 
 
-def test_endpoints_come_from_every_adapter_and_the_consent_file(env, cli, consent_file):
+def test_endpoints_come_from_every_framework_and_the_settings_file(env, cli, settings_file):
     from usagectl import frameworks
 
     assert cli("disable").exit_code == 0
-    _add_configured_endpoints(consent_file, ["Telemetry.Example.com.", "collector.example.org:4317",
+    _add_configured_endpoints(settings_file, ["Telemetry.Example.com.", "collector.example.org:4317",
                                              "[2001:db8::1]:443", "usage-stats.ray.io"])
     found, warnings = endpoints.collect(env)
     assert warnings == []
@@ -141,12 +141,12 @@ def test_endpoints_come_from_every_adapter_and_the_consent_file(env, cli, consen
 
 
 @pytest.mark.parametrize("entry", ["", "exa mple.com", "host:0", "host:99999", "host:http", "[::1", 7])
-def test_a_malformed_configured_endpoint_is_refused_with_file_and_line(env, consent_file, entry):
-    consent_file.parent.mkdir(parents=True, exist_ok=True)
-    consent_file.write_text('schema = 1\n\n[verify]\nendpoints = [%s]\n' % json.dumps(entry))
+def test_a_malformed_configured_endpoint_is_refused_with_file_and_line(env, settings_file, entry):
+    settings_file.parent.mkdir(parents=True, exist_ok=True)
+    settings_file.write_text('# mine\n\n[verify]\nendpoints = [%s]\n' % json.dumps(entry))
     with pytest.raises(BadInput) as caught:
         endpoints.collect(env)
-    assert caught.value.path == str(consent_file)
+    assert caught.value.path == str(settings_file)
     assert caught.value.line == 4
     assert "line 4" in caught.value.message and "[verify] endpoints" in caught.value.message
 
@@ -157,6 +157,14 @@ def test_an_unreadable_consent_file_is_a_warning_not_a_silent_gap(env, consent_f
     found, warnings = endpoints.collect(env)
     assert {e.framework for e in found} == {"ray", "parsl", "bacalhau", "coiled"}
     assert len(warnings) == 1 and "not watched" in warnings[0] and str(consent_file) in warnings[0]
+
+
+def test_an_unreadable_settings_file_is_a_warning_too(env, settings_file):
+    settings_file.parent.mkdir(parents=True, exist_ok=True)
+    settings_file.write_text("[verify\n")
+    found, warnings = endpoints.collect(env)
+    assert {e.framework for e in found} == {"ray", "parsl", "bacalhau", "coiled"}
+    assert len(warnings) == 1 and "not watched" in warnings[0] and str(settings_file) in warnings[0]
 
 
 def test_matching_covers_subdomains_case_trailing_dots_and_ports():

@@ -79,7 +79,11 @@ FILES = (
     ("~/.config/usagectl/" + _paths.CONSENT_FILE_NAME,
      "The consent file: one entry per framework and a default entry "
      "(moved by USAGECTL_CONFIG_DIR). Written atomically under a lock on a sidecar "
-     ".lock file."),
+     ".lock file. It holds the decision and nothing else."),
+    ("~/.config/usagectl/" + _paths.SETTINGS_FILE_NAME,
+     "usagectl's own settings, edited by hand: [search] (extra places to look for framework "
+     "records), [deletion.FRAMEWORK], [deletion.smtp], [deletion.http] (deletion channels) and "
+     "[verify] (extra endpoints for verify --run). Never read by frameworks."),
     ("/etc/xdg/usagectl/" + _paths.POLICY_FILE_NAME,
      "The system policy, owned by the administrator: a ceiling no user choice can exceed "
      "(moved by USAGECTL_POLICY_FILE or the first entry of XDG_CONFIG_DIRS)."),

@@ -12,6 +12,8 @@ import sys
 APP = "usagectl"
 CONSENT_FILE_NAME = "consent.toml"
 POLICY_FILE_NAME = "policy.toml"
+#: usagectl's own settings ([search], [deletion.*], [verify]): never part of the decision.
+SETTINGS_FILE_NAME = "settings.toml"
 HISTORY_FILE_NAME = "history.jsonl"
 
 
@@ -90,6 +92,10 @@ def user_state_dir(environ=None):
 
 def consent_path(environ=None):
     return os.path.join(user_config_dir(environ), CONSENT_FILE_NAME)
+
+
+def settings_path(environ=None):
+    return os.path.join(user_config_dir(environ), SETTINGS_FILE_NAME)
 
 
 def policy_path(environ=None):

@@ -130,7 +130,7 @@ def request_deletion(env, report, frameworks, list_ids, show_status, via, output
 
     Identifiers come from local files only (--list-ids shows them). Ray documents a
     channel (e-mail usage_stats@ray.io with the session ids); Parsl, Bacalhau and
-    Coiled document none: configure one in the consent file under
+    Coiled document none: configure one in settings.toml (beside the consent file) under
     [deletion.FRAMEWORK] (email = "..." or url = "https://..."). Each request is
     shown and confirmed, recorded in the ledger before it is sent, and a re-run
     resends an unsent one with the same Message-ID / Idempotency-Key. When standard

@@ -20,7 +20,12 @@ def sync_command(env, report, frameworks, repair):
     Repairs drift, e.g. after someone ran `ray enable-usage-stats`. DO_NOT_TRACK is
     not written into files: it belongs to the shell that set it.
     """
+    from usagectl.core import store
+
     names = modes.parse_names(frameworks)
     snapshot = decisions.Snapshot(env)
     decisions.warn_problems(report, snapshot)
+    moved = store.migrate_settings(env.consent_path, env.settings_path, env.history_path,
+                                   env.command_line, env.now())
+    modes.note_moved_settings(report, moved, env)
     report.data = {"applied": sync.apply_all(env, report, names or None, repair=repair)}

@@ -7,6 +7,13 @@ from usagectl.core import decisions, store
 from usagectl.core.errors import BadInput, ConsentDamaged, PolicyRefused
 
 
+def note_moved_settings(report, result, env):
+    if result.moved_settings:
+        report.note("moved %s from %s to %s (the old file is kept, byte for byte, as %s)"
+                    % (", ".join("[%s]" % t for t in result.moved_settings), env.consent_path,
+                       env.settings_path, result.split_backup))
+
+
 def parse_names(raw_names):
     names = []
     for raw in raw_names:
@@ -66,9 +73,11 @@ def set_mode(env, report, raw_names, mode, level=None, repair=False, apply=True)
             report.warn("usagectl has no adapter for %r: the choice is recorded for frameworks "
                         "that read the consent file themselves.%s" % (name, hint))
     result = store.set_modes(env.consent_path, env.history_path, targets, mode, level,
-                             env.command_line, repair=repair, now=env.now())
+                             env.command_line, repair=repair, now=env.now(),
+                             settings_path=env.settings_path)
     if result.backup:
         report.note("kept the damaged consent file, byte for byte, as %s" % result.backup)
+    note_moved_settings(report, result, env)
     snapshot = decisions.Snapshot(env)
     shown = names or rows.shown_names(snapshot)
     effective = [rows.status_row(snapshot, name) for name in shown]

@@ -51,6 +51,16 @@ class Environment:
         return _paths.consent_path(self.environ)
 
     @property
+    def settings_path(self):
+        return _paths.settings_path(self.environ)
+
+    def read_settings(self):
+        """usagectl's own settings (usagectl.core.settings.Settings); never writes."""
+        from usagectl.core import settings
+
+        return settings.read(self)
+
+    @property
     def policy_path(self):
         return _paths.policy_path(self.environ)
 
@@ -101,15 +111,15 @@ class Environment:
         return consent.read_consent(self.consent_path, self.environ)
 
     def search_globs(self, framework):
-        """Paths matching the consent file's ``[search] <framework> = [...]`` globs.
+        """Paths matching the settings' ``[search] <framework> = [...]`` globs.
 
         Where a framework's logs live outside its defaults (e.g. Parsl run dirs). Never
-        raises: a damaged consent file means no extra paths.
+        raises: a damaged settings file means no extra paths.
         """
         import glob
 
         try:
-            patterns = (self.read_consent().data.get("search") or {}).get(framework) or []
+            patterns = (self.read_settings().table("search") or {}).get(framework) or []
         except Exception:
             return []
         if isinstance(patterns, str):

@@ -119,13 +119,14 @@ def read_settings_file(path, kind):
         raise FrameworkFileDamaged("can't read %s (%s)" % (path, exc.strerror or exc), path=path)
 
 
-def backup_copy(path, data, when):
-    """Keep a byte-identical copy of a damaged file next to it; returns the backup's path.
+def backup_copy(path, data, when, why="damaged"):
+    """Keep a byte-identical copy of a file next to it; returns the backup's path.
 
-    The copy is named ``<file>.damaged-<UTC time>`` (``when``, a datetime).
+    The copy is named ``<file>.<why>-<UTC time>`` (``when``, a datetime): ``damaged``
+    before a repair, ``before-split`` before the settings move out of consent.toml.
     """
     target = real_target(path)
-    base = "%s.damaged-%s" % (target, when.strftime("%Y%m%dT%H%M%SZ"))
+    base = "%s.%s-%s" % (target, why, when.strftime("%Y%m%dT%H%M%SZ"))
     candidate, n = base, 1
     while True:
         try:

@@ -41,12 +41,15 @@ class Change:
 
 
 class WriteResult:
-    __slots__ = ("changes", "backup", "path")
+    __slots__ = ("changes", "backup", "path", "moved_settings", "split_backup")
 
-    def __init__(self, changes, backup, path):
+    def __init__(self, changes, backup, path, moved_settings=(), split_backup=None):
         self.changes = changes
         self.backup = backup
         self.path = path
+        #: Settings tables moved from consent.toml to settings.toml by this write.
+        self.moved_settings = list(moved_settings)
+        self.split_backup = split_backup
 
 
 def utc_now():
@@ -82,7 +85,8 @@ def _entry_table(doc, framework):
     return frameworks[framework]
 
 
-def set_modes(consent_path, history_path, targets, mode, level, command, repair=False, now=None):
+def set_modes(consent_path, history_path, targets, mode, level, command, repair=False, now=None,
+              settings_path=None):
     """Set ``mode`` (and ``level``) on each target entry (None = the default entry).
 
     Returns a WriteResult. Entries already in that state are left alone (their
@@ -116,19 +120,45 @@ def set_modes(consent_path, history_path, targets, mode, level, command, repair=
                     changes.append(Change(None, None, None, "off", None))
             else:
                 doc = tomlkit.parse(data.decode("utf-8"))
+        moved, split_backup = [], None
+        if data is not None and backup is None and settings_path:
+            from usagectl.core import settings
+
+            moved, split_backup = settings.migrate(consent_path, settings_path, now, doc)
         for target in targets:
             change = _apply(doc, target, mode, level, now)
             if change is not None:
                 changes.append(change)
-        if changes or backup:
+        if changes or backup or moved:
             out = tomlkit.dumps(doc).encode("utf-8")
             check = consent.parse_consent(out, consent_path)
             if check.problem:  # a bug in usagectl, never the user's fault: refuse to write it
                 raise UsagectlError("refusing to write a consent file that would not parse: %s"
                                     % check.problem)
             fsutil.atomic_write(consent_path, out)
-            record_history(history_path, changes, command, now, backup=backup)
-        return WriteResult(changes, backup, fsutil.real_target(consent_path))
+            record_history(history_path, changes, command, now, backup=backup,
+                           moved=moved, split_backup=split_backup)
+        return WriteResult(changes, backup, fsutil.real_target(consent_path), moved, split_backup)
+
+
+def migrate_settings(consent_path, settings_path, history_path, command, now=None):
+    """Move settings tables out of a good consent file (for commands that write no entry,
+    like `sync`). -> WriteResult; a damaged or missing consent file is left alone."""
+    import tomlkit
+
+    now = now or utc_now()
+    with fsutil.locked(consent_path):
+        data = _read_existing(consent_path)
+        if data is None or consent.parse_consent(data, consent_path).problem:
+            return WriteResult([], None, consent_path)
+        doc = tomlkit.parse(data.decode("utf-8"))
+        from usagectl.core import settings
+
+        moved, split_backup = settings.migrate(consent_path, settings_path, now, doc)
+        if moved:
+            fsutil.atomic_write(consent_path, tomlkit.dumps(doc).encode("utf-8"))
+            record_history(history_path, [], command, now, moved=moved, split_backup=split_backup)
+        return WriteResult([], None, fsutil.real_target(consent_path), moved, split_backup)
 
 
 def _read_existing(path):
@@ -162,12 +192,15 @@ def _apply(doc, target, mode, level, now):
     return Change(target, old_mode, old_level, mode, new_level)
 
 
-def record_history(history_path, changes, command, now, backup=None):
+def record_history(history_path, changes, command, now, backup=None, moved=(), split_backup=None):
     """Append one JSON line per change: what, when, by which command."""
     when = consent._iso(now)
     lines = []
     if backup:
         lines.append({"time": when, "command": command, "event": "repair", "backup": backup})
+    if moved:
+        lines.append({"time": when, "command": command, "event": "settings-moved",
+                      "tables": list(moved), "backup": split_backup})
     for change in changes:
         record = {"time": when, "command": command, "event": "change"}
         record.update(change.as_dict())

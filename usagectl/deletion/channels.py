@@ -1,7 +1,7 @@
 """Where a deletion request goes, and how usagectl's own delivery is configured.
 
 A framework's documented channel comes first in what we say; a channel the user
-configured in the consent file (``[deletion.<framework>]``) is what we use when they
+configured in settings.toml (``[deletion.<framework>]``) is what we use when they
 set one. SMTP and HTTP settings live in ``[deletion.smtp]`` and ``[deletion.http]``;
 their secrets never do (see usagectl.deletion.secrets). This module only reads.
 """
@@ -81,7 +81,7 @@ class HttpSettings:
 
 
 def _line(path, table, key=None):
-    """Line of ``key`` in ``[table]`` of the consent file, for error messages (best effort)."""
+    """Line of ``key`` in ``[table]`` of a TOML file, for error messages (best effort)."""
     try:
         from usagectl import consent
 

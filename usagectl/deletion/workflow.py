@@ -32,11 +32,17 @@ def framework_names(raw):
 
 
 def _consent_data(env, report):
-    snapshot = env.read_consent()
-    if snapshot.problem:
-        report.warn_problem(snapshot.problem, "its [deletion] settings can't be trusted and are ignored")
-        return {}, snapshot.path
-    return snapshot.data, snapshot.path
+    """The deletion settings (settings.toml, or consent.toml in the old layout) and their file."""
+    from usagectl.core.settings import legacy_warning
+
+    settings = env.read_settings()
+    if settings.problem:
+        report.warn_problem(settings.problem, "its [deletion] settings can't be trusted and are ignored")
+        return {}, settings.path
+    warning = legacy_warning(settings)
+    if warning:
+        report.warn(warning, settings.legacy_path)
+    return settings.data, settings.source_of("deletion")
 
 
 # ---------------------------------------------------------------------------
@@ -90,13 +96,13 @@ def _target(channel, via):
     if via == "http":
         if not channel.url:
             raise BadInput("%s has no HTTPS deletion endpoint; --via http needs [deletion.%s] url = "
-                           "\"https://...\" in the consent file" % (channel.framework, channel.framework))
+                           "\"https://...\" in settings.toml" % (channel.framework, channel.framework))
         return {"url": channel.url}
     if via == "file" and not channel.email:
         return {"url": channel.url}
     if not channel.email:
         raise BadInput("%s has no deletion e-mail address; --via %s needs [deletion.%s] email = \"...\" "
-                       "in the consent file (or use --via http/file)" % (channel.framework, via,
+                       "in settings.toml (or use --via http/file)" % (channel.framework, via,
                                                                           channel.framework))
     return {"email": channel.email}
 

@@ -127,6 +127,9 @@ def history(env, report):
     for record in entries:
         if record.get("event") == "repair":
             entry, change = "-", "repaired; backup %s" % record.get("backup")
+        elif record.get("event") == "settings-moved":
+            tables = ", ".join("[%s]" % t for t in record.get("tables") or [])
+            entry, change = "-", "%s moved to settings.toml; backup %s" % (tables, record.get("backup"))
         else:
             entry = record.get("entry") or ("default" if record.get("framework") is None else record["framework"])
             new = record.get("to")

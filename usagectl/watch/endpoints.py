@@ -1,7 +1,7 @@
 """The telemetry endpoints `usagectl verify --run` blocks: the one place they are listed.
 
-Two sources: every adapter's ``endpoints`` tuple (usagectl.frameworks.all(),
-third-party ones included), and the user's own in the consent file::
+Two sources: every framework's ``endpoints`` tuple (usagectl.frameworks.all(),
+third-party ones included), and the user's own in settings.toml::
 
     [verify]
     endpoints = ["telemetry.example.com", "collector.example.org:4317", "[2001:db8::1]:443"]
@@ -111,18 +111,21 @@ def from_adapters(adapters=None):
 
 
 def from_consent(env):
-    """Endpoints of the consent file's ``[verify] endpoints``. Raises BadInput when malformed.
+    """Endpoints of the settings' ``[verify] endpoints``. Raises BadInput when malformed.
 
-    Returns (endpoints, warnings): a consent file that can't be read at all gives a
+    Returns (endpoints, warnings): a settings file that can't be read at all gives a
     warning, since the user's own endpoints are then unknown.
     """
-    snapshot = env.read_consent()
-    path = snapshot.path
+    settings = env.read_settings()
     warnings = []
-    if snapshot.problem and not snapshot.data:
-        warnings.append("%s; endpoints configured there are not watched" % snapshot.problem)
+    if settings.problem:
+        warnings.append("%s; endpoints configured there are not watched" % settings.problem)
         return [], warnings
-    table = snapshot.data.get("verify")
+    if settings.consent_problem and settings.table("verify") is None:
+        # An old-layout consent file may hold [verify]; damaged, we can't know what it lists.
+        warnings.append("%s; endpoints configured there are not watched" % settings.consent_problem)
+    path = settings.source_of("verify")
+    table = settings.table("verify")
     if table is None:
         return [], warnings
     if not isinstance(table, dict):
@@ -139,7 +142,7 @@ def from_consent(env):
             line = _line(path, "verify", "endpoints")
             where = path if line is None else "%s line %d" % (path, line)
             raise BadInput("%s: [verify] endpoints entry %r: %s" % (where, entry, exc), path=path, line=line)
-        found.append(Endpoint(host, port, CONFIGURED, "consent:" + path))
+        found.append(Endpoint(host, port, CONFIGURED, "settings:" + path))
     return found, warnings
 
 

@@ -11,7 +11,6 @@ Logs: ``<run_dir>/NNN/parsl.log`` (run_dir defaults to ./runinfo). We look under
 """
 
 import ast
-import glob
 import json
 import os
 import re
@@ -208,18 +207,9 @@ def _numbered(lines):
 
 
 def search_paths(env, extra=()):
-    """Where to look for Parsl logs: ./runinfo, the consent file's globs, and --path."""
+    """Where to look for Parsl logs: ./runinfo, the settings' [search] globs, and --path."""
     paths = [os.path.join(os.getcwd(), "runinfo")]
-    try:
-        data = env.read_consent().data
-        patterns = (data.get("search") or {}).get("parsl") or []
-        if isinstance(patterns, str):
-            patterns = [patterns]
-    except Exception:
-        patterns = []
-    for pattern in patterns:
-        if isinstance(pattern, str):
-            paths.extend(sorted(glob.glob(env.expand(pattern)))[:1000])
+    paths.extend(env.search_globs(FRAMEWORK))
     paths.extend(extra)
     return paths
 

@@ -1,0 +1,155 @@
+"""usagectl's own settings: ``settings.toml`` beside the consent file.
+
+The consent file holds the decision and nothing else, so that no mistake in a setting
+(an SMTP host, a search glob) can make every framework fail closed, and a repair of a
+damaged consent file never drops a setting. Three tables live here, edited by hand:
+
+- ``[search]``: extra places where framework records are looked for;
+- ``[deletion.<framework>]``, ``[deletion.smtp]``, ``[deletion.http]``: deletion channels;
+- ``[verify]``: extra endpoints ``verify --run`` blocks.
+
+Older versions kept them in consent.toml. Read-only commands still read them there
+(with a warning, and never write); the next command that writes the consent file moves
+them here, keeping a byte-identical backup of the old consent.toml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from usagectl import _paths
+
+#: The tables that are settings, not decision.
+TABLES = ("search", "deletion", "verify")
+#: Settings are small; anything bigger is not ours.
+MAX_BYTES = 1 << 20
+
+
+@dataclass
+class Settings:
+    path: str
+    data: dict[str, Any] = field(default_factory=dict)
+    #: consent.Problem when settings.toml can't be read or parsed.
+    problem: Any = None
+    #: Tables still read from the old place (consent.toml), by name.
+    legacy: tuple[str, ...] = ()
+    legacy_path: str | None = None
+    #: The consent file's problem: tables it may still hold (old layout) are unknown.
+    consent_problem: Any = None
+
+    def table(self, name: str) -> Any:
+        return self.data.get(name)
+
+    def source_of(self, name: str) -> str:
+        """The file a table was read from (for error messages)."""
+        return self.legacy_path if name in self.legacy and self.legacy_path else self.path
+
+
+def settings_path(environ) -> str:
+    return _paths.settings_path(environ)
+
+
+def _parse(data: bytes, path: str):
+    """(dict, problem) from settings.toml's bytes."""
+    import tomllib
+
+    from usagectl.consent import Problem
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}, Problem(path, "not UTF-8 text")
+    try:
+        return tomllib.loads(text), None
+    except tomllib.TOMLDecodeError as exc:
+        # The message names line and column, never the line's text (it may hold a secret).
+        message = str(exc)
+        line = None
+        marker = message.rfind("(at line ")
+        if marker != -1:
+            try:
+                line = int(message[marker + 9:].split(",")[0])
+            except ValueError:
+                line = None
+            message = message[:marker].strip()
+        return {}, Problem(path, "not valid TOML (%s)" % message, line)
+
+
+def read(env) -> Settings:
+    """The settings, from settings.toml, else (old layout) from consent.toml. Never writes."""
+    from usagectl.consent import Problem
+
+    path = settings_path(env.environ)
+    settings = Settings(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            settings.problem = Problem(path, "larger than %d bytes" % MAX_BYTES)
+        else:
+            settings.data, settings.problem = _parse(data, path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        settings.problem = Problem(path, "can't be read (%s)" % (exc.strerror or exc))
+    consent = env.read_consent()
+    settings.consent_problem = consent.problem
+    if not consent.problem:
+        legacy = tuple(t for t in TABLES if t in consent.data and t not in settings.data)
+        for name in legacy:
+            settings.data[name] = consent.data[name]
+        settings.legacy, settings.legacy_path = legacy, consent.path
+    return settings
+
+
+def legacy_warning(settings: Settings) -> str | None:
+    if not settings.legacy:
+        return None
+    return ("%s holds %s, which now belong in %s; they are still read from there, and the next "
+            "`usagectl enable`, `disable`, `local` or `sync` moves them (keeping a backup)"
+            % (settings.legacy_path, ", ".join("[%s]" % t for t in settings.legacy), settings.path))
+
+
+def migrate(consent_path: str, target: str, now, doc=None):
+    """Move the settings tables out of consent.toml into settings.toml.
+
+    Call with the consent file's lock held. ``doc`` is consent.toml as a tomlkit
+    document (read here when None). Returns (moved table names, backup path or None);
+    the caller writes ``doc`` back. settings.toml is written first, so a crash between
+    the two writes leaves the tables in both files, never in neither; a table already
+    in settings.toml wins, and the old copy survives in the backup.
+    """
+    import tomlkit
+
+    from usagectl.core import fsutil
+
+    if doc is None:
+        try:
+            with open(consent_path, "rb") as handle:
+                raw = handle.read()
+        except FileNotFoundError:
+            return [], None
+        doc = tomlkit.parse(raw.decode("utf-8"))
+    moved = [name for name in TABLES if name in doc]
+    if not moved:
+        return [], None
+    with open(consent_path, "rb") as handle:
+        original = handle.read()
+    backup = fsutil.backup_copy(consent_path, original, now, why="before-split")
+    with fsutil.locked(target):
+        try:
+            with open(target, "rb") as handle:
+                settings_doc = tomlkit.parse(handle.read().decode("utf-8"))
+        except FileNotFoundError:
+            settings_doc = tomlkit.document()
+            settings_doc.add(tomlkit.comment("usagectl settings: [search], [deletion.*], [verify]. "
+                                             "Edited by hand; see `man usagectl`."))
+        for name in moved:
+            if name not in settings_doc:
+                settings_doc[name] = doc[name]
+        fsutil.atomic_write(target, tomlkit.dumps(settings_doc).encode("utf-8"))
+    for name in moved:
+        del doc[name]
+    return moved, backup
+
