@@ -59,3 +59,40 @@ def test_cli_help_does_not_import_rich_or_tomlkit():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     line = [text for text in out.stderr.splitlines() if text.startswith("MODULES")][0]
     assert line == "MODULES []", out.stderr
+
+
+def _modules_after(argv, env_overrides=None):
+    """The usagectl and YAML modules a real `usagectl ARGV` process ends up with."""
+    import os
+
+    probe = ("import sys, runpy\nsys.argv=['usagectl'] + %r\n"
+             "try:\n    runpy.run_module('usagectl', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print('MODULES', sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('usagectl', 'ruamel', 'yaml')), file=sys.stderr)" % (list(argv),))
+    env = dict(os.environ)
+    env.update(env_overrides or {})
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env)
+    line = [text for text in out.stderr.splitlines() if text.startswith("MODULES")][0]
+    return set(json.loads(line[len("MODULES "):].replace("'", '"')))
+
+
+def test_status_reads_back_what_usagectl_wrote_without_a_yaml_library(cli, isolated_home):
+    assert cli("disable").exit_code == 0          # writes ~/.bacalhau/config.yaml
+    loaded = _modules_after(["status", "--json"])
+    assert not any(m.split(".")[0] in ("ruamel", "yaml") for m in loaded), sorted(loaded)
+
+
+def test_a_hand_edited_config_gets_the_real_parser(cli, isolated_home):
+    assert cli("disable").exit_code == 0
+    config = isolated_home / ".bacalhau" / "config.yaml"
+    config.write_text(config.read_text() + "# edited by hand\n")
+    loaded = _modules_after(["status", "--json"])
+    assert "ruamel.yaml" in loaded
+
+
+def test_a_command_loads_only_its_own_modules():
+    loaded = _modules_after(["show-last", "parsl", "--json"])
+    for other in ("usagectl.cli.verify", "usagectl.verify", "usagectl.deletion", "usagectl.cli.deletion",
+                  "usagectl.watch", "usagectl.preview", "usagectl.cli.hook"):
+        assert not any(m == other or m.startswith(other + ".") for m in loaded), (other, sorted(loaded))
+    assert "usagectl.cli.show_last" in loaded

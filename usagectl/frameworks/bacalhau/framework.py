@@ -87,29 +87,42 @@ class _Conflict:
 
 
 
-def _read_config(path):
-    """(doc or None, problem sentence or None). Never raises."""
-    from usagectl.core import fsutil, yamlfile
+def _read_config(path, environ=None):
+    """(doc or None, problem sentence or None). Never raises.
+
+    A file whose bytes usagectl wrote (or already parsed) itself is recognised by its
+    digest (usagectl.core.written) and needs no YAML library, so `status` starts fast;
+    anything else is parsed by ruamel.yaml, which reads YAML as Go's yaml.v3 does here.
+    """
+    from usagectl.core import fsutil, written, yamlfile
     from usagectl.core.errors import FrameworkFileDamaged
 
     try:
         data = fsutil.read_settings_file(path, "YAML")
         if data is None:
             return None, None
-        # Plain config files are read without importing ruamel.yaml (status must start
-        # fast); anything else, errors included, gets the full parser.
-        from usagectl.core import miniyaml as _miniyaml
-
-        try:
-            doc = _miniyaml.loads(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            doc = None
-        if doc is not None:
-            return doc, None
+        if environ is not None:
+            known = written.lookup(environ, path, data)
+            if isinstance(known, dict):
+                return known, None
         doc, _ = yamlfile.load_mapping(data, path)
         return doc, None
     except FrameworkFileDamaged as exc:
         return None, exc.message
+
+
+def _remember(env, path, data):
+    """Record what these bytes hold, parsed by the full parser, for later readers."""
+    from ruamel.yaml import YAML
+
+    from usagectl.core import written
+
+    try:
+        parsed = YAML(typ="safe", pure=True).load(data.decode("utf-8"))
+    except Exception:
+        return
+    if isinstance(parsed, dict):
+        written.remember(env.environ, path, data, parsed)
 
 
 def _update_check_state(env, doc, path):
@@ -175,7 +188,7 @@ class Bacalhau(Framework):
     # ------------------------------------------------------------ native state
     def native_state(self, env):
         path = config_path(env)
-        doc, problem = _read_config(path)
+        doc, problem = _read_config(path, env.environ)
         traps = []
         state = None
 
@@ -269,6 +282,9 @@ class Bacalhau(Framework):
                 new = yamlfile.dump(doc, indent)
                 yamlfile.write_checked(path, new, expect=lambda parsed: _says(parsed, disable))
                 result["changed"].append(path)
+                _remember(env, path, new if isinstance(new, bytes) else new.encode("utf-8"))
+            elif data is not None:
+                _remember(env, path, data)
 
         if disable:
             result["side_channels_closed"].append("update-check")
