@@ -74,13 +74,13 @@ COMPONENTS = [
     Case("json", "import json", ["{python}", "-c", "import json"]),
     Case("tempfile", "import tempfile", ["{python}", "-c", "import tempfile"]),
     Case("click", "import click", ["{python}", "-c", "import click"]),
-    Case("usagectl.cli", "import usagectl.cli (click + every command module)",
-         ["{python}", "-c", "import usagectl.cli"]),
+    Case("usagectl.cli.app", "import usagectl.cli.app (click and the lazy group)",
+         ["{python}", "-c", "import usagectl.cli.app"]),
     Case("rich", "import rich.console, rich.table",
          ["{python}", "-c", "import rich.console, rich.table"]),
     Case("entry-points", "importlib.metadata.entry_points(group=...)",
          ["{python}", "-c",
-          "import importlib.metadata as m; m.entry_points(group='usagectl.frameworks')"]),
+          "import importlib.metadata as m; m.entry_points(group='usagectl.adapters')"]),
     Case("pyyaml", "import yaml (PyYAML)", ["{python}", "-c", "import yaml"]),
 ]
 

@@ -36,12 +36,17 @@ def fast_path(argv, env):
             return None
         from usagectl.cli import runner
         from usagectl.commands import status
-        from usagectl.output import views
 
         names = tuple(arg for arg in rest if arg != "--json")
-        return runner.run_command(env, "status", status.status, views.status,
+        return runner.run_command(env, "status", status.status, _render_status,
                                   json_output="--json" in rest, frameworks=names)
     return None
+
+
+def _render_status(env, report):
+    from usagectl.output import views  # only for the human table, not for --json
+
+    views.status(env, report)
 
 
 def execute(argv, env=None):
@@ -88,13 +93,15 @@ def _unexpected(env, argv, exc):
     return runner.emit(env, report, json_output=runner.wants_json(argv))
 
 
+#: Commands that are groups: their first argument names the subcommand.
+_GROUPS = ("hook", "credentials")
+
+
 def _command_of(argv):
-    words = []
-    for arg in argv:
-        if arg.startswith("-") or len(words) == 2:
-            break
-        words.append(arg)
-    return " ".join(words) or "usagectl"
+    words = [a for a in argv if not a.startswith("-")][:2]
+    if not words:
+        return "usagectl"
+    return " ".join(words) if words[0] in _GROUPS and len(words) == 2 else words[0]
 
 
 def _run_click(argv, env):

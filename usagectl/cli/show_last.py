@@ -56,11 +56,11 @@ def show_last(env, report, frameworks, last, since, raw, follow, paths, trust):
     entries, skipped = collect.collect(env, names, last, since_time, trust, paths)
     for skip in skipped:
         report.warn("skipped: %s" % skip.reason, skip.path)
-    report.entries = [dict(framework=name, **entries[name]) for name in names]
+    report.view = [dict(framework=name, **entries[name]) for name in names]
     report.data = {
         "frameworks": [{"framework": e["framework"],
                         "payloads": [p.as_dict() for p in e["payloads"]],
-                        "notes": e["notes"]} for e in report.entries],
+                        "notes": e["notes"]} for e in report.view],
         "skipped": [{"file": s.path, "reason": s.reason} for s in skipped],
     }
     if raw:
@@ -72,7 +72,7 @@ def show_last(env, report, frameworks, last, since, raw, follow, paths, trust):
 def _write_raw(env, report):
     from usagectl.core.sanitize import safe_bytes
 
-    payloads = [p for e in report.entries for p in e["payloads"] if p.body is not None]
+    payloads = [p for e in report.view for p in e["payloads"] if p.body is not None]
     if not payloads:
         raise BadInput("no payload with a recorded body to write", exit_code=ExitCode.ERROR)
     payload = max(payloads, key=lambda p: p.sort_key())
@@ -105,7 +105,7 @@ def _follow(env, report, names, trust, paths, json_output):
     from usagectl.records import follow as following
 
     ctx = click.get_current_context()
-    seen = [following.body_key(p) for e in report.entries for p in e["payloads"]]
+    seen = [following.body_key(p) for e in report.view for p in e["payloads"]]
 
     def emit(payload):
         if json_output:
@@ -118,7 +118,7 @@ def _follow(env, report, names, trust, paths, json_output):
     code = ExitCode.OK
     try:
         follower = following.Follower(env, names, trust, paths, seen)
-        old = sorted((p for e in report.entries for p in e["payloads"]), key=lambda p: p.sort_key())
+        old = sorted((p for e in report.view for p in e["payloads"]), key=lambda p: p.sort_key())
         for payload in old:
             emit(payload)
         output.emit_messages(env, report)

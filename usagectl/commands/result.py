@@ -1,25 +1,46 @@
 """What a command produced, as one typed object: the renderers and the JSON envelope
-read it, nothing else. Command bodies fill it and never write to a stream."""
+read it, nothing else. Command bodies fill it and never write to a stream.
+
+A plain class with annotated slots rather than a dataclass: ``dataclasses`` pulls in
+``inspect`` and ``typing`` (~9 ms), which `usagectl status` can't afford.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-@dataclass
 class Report:
     """A command's outcome: its data, warnings, notes, error, and the exit code it ends with."""
 
+    __slots__ = ("command", "data", "warnings", "notes", "error", "exit_code", "view")
+
     command: str
-    data: Any = None
+    data: Any
     #: {"message", "file", "line"} dicts, each shown once.
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]]
     #: Plain strings for human output (stderr); not part of the JSON envelope.
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
     #: UsagectlError.as_dict() when the command failed.
-    error: dict[str, Any] | None = None
-    exit_code: int = 0
+    error: dict[str, Any] | None
+    exit_code: int
+    #: Richer objects for the human renderer only (show-last's Payload objects); never
+    #: part of the JSON envelope, whose ``data`` is the JSON form of the same result.
+    view: Any
+
+    def __init__(self, command: str, data: Any = None) -> None:
+        self.command = command
+        self.data = data
+        self.warnings = []
+        self.notes = []
+        self.error = None
+        self.exit_code = 0
+        self.view = None
+
+    def __repr__(self) -> str:
+        return "Report(%r, exit_code=%d, error=%r)" % (self.command, self.exit_code, self.error)
 
     def warn(self, message: str, path: str | None = None, line: int | None = None) -> None:
         item = {"message": message, "file": path, "line": line}

@@ -15,10 +15,11 @@ them here, keeping a byte-identical backup of the old consent.toml.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from usagectl import _paths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The tables that are settings, not decision.
 TABLES = ("search", "deletion", "verify")
@@ -26,17 +27,26 @@ TABLES = ("search", "deletion", "verify")
 MAX_BYTES = 1 << 20
 
 
-@dataclass
 class Settings:
+    __slots__ = ("path", "data", "problem", "legacy", "legacy_path", "consent_problem")
+
     path: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any]
     #: consent.Problem when settings.toml can't be read or parsed.
-    problem: Any = None
+    problem: Any
     #: Tables still read from the old place (consent.toml), by name.
-    legacy: tuple[str, ...] = ()
-    legacy_path: str | None = None
+    legacy: tuple[str, ...]
+    legacy_path: str | None
     #: The consent file's problem: tables it may still hold (old layout) are unknown.
-    consent_problem: Any = None
+    consent_problem: Any
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.data = {}
+        self.problem = None
+        self.legacy = ()
+        self.legacy_path = None
+        self.consent_problem = None
 
     def table(self, name: str) -> Any:
         return self.data.get(name)

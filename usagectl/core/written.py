@@ -10,10 +10,12 @@ matches. A damaged or missing record only means "parse it".
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 FILE_NAME = "written.json"
 #: The record is rewritten whole; keep it small.
@@ -28,7 +30,16 @@ def record_path(environ) -> str:
 
 
 def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    try:
+        # The builtin SHA-256 (CPython 3.11: _sha256; 3.12+: _sha2) costs a fraction of
+        # hashlib, which loads OpenSSL: this runs on every `usagectl status`.
+        from _sha256 import sha256
+    except ImportError:
+        try:
+            from _sha2 import sha256
+        except ImportError:
+            from hashlib import sha256
+    return sha256(data).hexdigest()
 
 
 def _load(path: str) -> dict[str, Any]:

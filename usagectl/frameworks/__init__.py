@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # no typing import at run time
 if TYPE_CHECKING:
     from usagectl.frameworks.base import Framework
 

@@ -16,14 +16,17 @@ hook) are plain data: tuples and dicts of strings.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
+# Annotations only (no typing import at run time: `status` loads this module).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from usagectl.consent import Decision
     from usagectl.core.environment import Environment
 
-#: A native-state answer: mode ("on", "off", "local" or "unknown"), source, detail, traps.
-NativeState = dict[str, Any]
+    #: A native-state answer: mode ("on", "off", "local" or "unknown"), source, detail, traps.
+    NativeState = dict[str, Any]
 
 
 class Framework:
@@ -84,16 +87,9 @@ class Framework:
         None when the framework names neither. Cheap enough for `status`, unlike detect().
         """
         if self.python_package:
-            import importlib.util
-
-            try:
-                return importlib.util.find_spec(self.python_package) is not None
-            except (ImportError, ValueError):
-                return False
+            return _importable(self.python_package)
         if self.program:
-            import shutil
-
-            return shutil.which(self.program, path=env.environ.get("PATH")) is not None
+            return _on_path(self.program, env.environ.get("PATH", os.defpath))
         return None
 
     def native_state(self, env: Environment) -> NativeState:
@@ -206,6 +202,34 @@ class Framework:
 
     def __repr__(self) -> str:
         return "<%s framework>" % self.name
+
+
+def _importable(name: str) -> bool:
+    """importlib.util.find_spec for a top-level name, without importing importlib.util
+    (and contextlib with it): `status` asks this for every framework."""
+    import sys
+
+    if name in sys.modules:
+        return True
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        try:
+            if find_spec(name, None) is not None:
+                return True
+        except (ImportError, ValueError):
+            continue
+    return False
+
+
+def _on_path(program: str, path: str) -> bool:
+    """shutil.which(program) is not None, without importing shutil."""
+    for directory in path.split(os.pathsep):
+        candidate = os.path.join(directory or ".", program)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return True
+    return False
 
 
 #: The name third-party plug-ins and older code know it by.

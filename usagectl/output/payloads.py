@@ -92,5 +92,5 @@ def framework_lines(entry):
 def show_last(env, report):
     if report.data.get("streamed"):
         return
-    blocks = ["\n".join(framework_lines(entry)) for entry in report.entries]
+    blocks = ["\n".join(framework_lines(entry)) for entry in report.view]
     env.stdout.write("\n\n".join(blocks) + "\n")

@@ -59,18 +59,64 @@ def _notes(row):
     return "; ".join(notes)
 
 
-def plain_table(headers, rows):
+def terminal_width(env):
+    """Columns of the terminal stdout is on, else None (a pipe or file: no limit, since
+    breaking lines only hurts grep). COLUMNS wins, as with other tools."""
+    try:
+        if not env.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    columns = env.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        import os
+
+        return os.get_terminal_size(env.stdout.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 80
+
+
+def plain_table(headers, rows, width=None):
     """Columns padded with spaces, no styling: for the views that must stay fast.
 
-    Cells must already be safe (safe_text): they are written as they are.
+    Cells must already be safe (safe_text): they are written as they are. No line ends
+    in padding. When the table is wider than ``width`` (a terminal's), each row becomes
+    a block of "HEADER  value" lines instead, wrapped to the width, so nothing is cut.
     """
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+    if width is not None and sum(widths) + 2 * (len(widths) - 1) > width:
+        return _blocks(headers, rows, width)
     lines = []
     for row in [headers] + rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        cells = [cell.ljust(w) for cell, w in zip(row, widths)]
         lines.append("  ".join(cells).rstrip() + "\n")
+    return "".join(lines)
+
+
+def _blocks(headers, rows, width):
+    import textwrap
+
+    label = max(len(h) for h in headers[1:]) + 2
+    # Too narrow for labels beside values: each value goes under its label instead.
+    beside = width - 2 - label >= 20
+    indent = 2 + label if beside else 4
+    lines = []
+    for row in rows:
+        lines.append(row[0] + "\n")
+        for header, cell in zip(headers[1:], row[1:]):
+            if not cell or cell == "-":
+                continue
+            wrapped = textwrap.wrap(cell, max(8, width - indent), break_long_words=True,
+                                    break_on_hyphens=False) or [""]
+            if beside:
+                lines.append("  " + header.ljust(label) + wrapped.pop(0) + "\n")
+            else:
+                lines.append("  " + header + "\n")
+            lines.extend(" " * indent + more + "\n" for more in wrapped)
     return "".join(lines)
 
 
@@ -82,7 +128,7 @@ def status(env, report):
         row["framework"], _mode(row), row["decided_by"], when(row["since"]), _native(row),
         _hook(row), _notes(row))] for row in data["frameworks"]]
     text = plain_table(["FRAMEWORK", "CONSENT", "DECIDED BY", "SINCE", "FRAMEWORK'S OWN STATE",
-                        "HOOK", "NOTES"], rows)
+                        "HOOK", "NOTES"], rows, width=terminal_width(env))
     if not data["consent_file_exists"]:
         text += ("No consent file yet (%s): run `usagectl disable` or `usagectl enable` to make a "
                  "choice.\n" % safe_text(data["consent_file"]))
@@ -138,7 +184,7 @@ def history(env, report):
             change = "%s -> %s" % (record.get("from") or "unset", new)
         rows.append([safe_text(cell) for cell in (when(record.get("time")), entry, change,
                                                   record.get("command", ""))])
-    env.stdout.write(plain_table(["WHEN", "ENTRY", "CHANGE", "COMMAND"], rows))
+    env.stdout.write(plain_table(["WHEN", "ENTRY", "CHANGE", "COMMAND"], rows, width=terminal_width(env)))
 
 
 _STATUS_WORD = {"pass": "ok", "fail": "FAIL", "warn": "warn", "skip": "skip"}

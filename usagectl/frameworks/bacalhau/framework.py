@@ -12,7 +12,6 @@ and instance IDs: only ``UpdateConfig.Interval`` <= 0 does.
 """
 
 import os
-import shutil
 
 from usagectl.frameworks.base import Framework
 
@@ -94,7 +93,7 @@ def _read_config(path, environ=None):
     digest (usagectl.core.written) and needs no YAML library, so `status` starts fast;
     anything else is parsed by ruamel.yaml, which reads YAML as Go's yaml.v3 does here.
     """
-    from usagectl.core import fsutil, written, yamlfile
+    from usagectl.core import fsutil, written
     from usagectl.core.errors import FrameworkFileDamaged
 
     try:
@@ -105,6 +104,8 @@ def _read_config(path, environ=None):
             known = written.lookup(environ, path, data)
             if isinstance(known, dict):
                 return known, None
+        from usagectl.core import yamlfile
+
         doc, _ = yamlfile.load_mapping(data, path)
         return doc, None
     except FrameworkFileDamaged as exc:
@@ -180,6 +181,8 @@ class Bacalhau(Framework):
     # ------------------------------------------------------------------ detect
     def detect(self, env):
         # Never run the binary: `bacalhau version` contacts an orchestrator.
+        import shutil
+
         binary = shutil.which("bacalhau", path=env.environ.get("PATH", os.defpath))
         files = [p for p in (config_path(env), system_metadata_path(env), installation_id_path(env))
                  if os.path.isfile(p)]
@@ -295,6 +298,8 @@ class Bacalhau(Framework):
         elif result["changed"]:
             result["notes"].append("Bacalhau's update check is left as it is: if it was stopped, set "
                                    "UpdateConfig.Interval in %s to turn it back on" % path)
+        import shutil
+
         on_path = shutil.which("bacalhau", path=env.environ.get("PATH", os.defpath))
         if created_dir and result["changed"] and on_path is None:
             result["notes"].append("Bacalhau isn't installed; %s was created so the setting is in place "

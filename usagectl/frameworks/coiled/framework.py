@@ -16,7 +16,6 @@ equivalence, env parsing) without importing dask; the tests compare it with
 ``dask.config.get`` in a subprocess.
 """
 
-import ast
 import os
 import site
 import sys
@@ -164,9 +163,9 @@ def _known_tree(data):
     if data == FILE_TEXT.encode("utf-8"):
         return _own_file_tree()
     if len(data) < 65536:
-        import hashlib
+        from usagectl.core.written import digest
 
-        known = KNOWN_PACKAGE_DEFAULTS.get(hashlib.sha256(data).hexdigest())
+        known = KNOWN_PACKAGE_DEFAULTS.get(digest(data))
         if known is not None:
             return known()
     return None
@@ -223,6 +222,8 @@ def update(old, new, priority="new"):
 
 
 def interpret_value(value):
+    import ast  # only when a DASK_* variable is set
+
     try:
         return ast.literal_eval(value)
     except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
