@@ -94,16 +94,38 @@ def run_in_terminal(*args, answers="", env=None, timeout=90, on_prompt=False):
     return CLIResult(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
 
 
-def run_in_process(*args, env=None, stdin=""):
+def run_in_process(*args, env=None, stdin="", input=None, timeout=None):
     """The whole command line in this process (usagectl.main.execute), with its own
-    Environment: fast, and the streams are read exactly as a user's terminal gets them."""
+    Environment: fast, and the streams are read exactly as a user's terminal gets them.
+
+    ``env`` changes os.environ for the duration too (a value of None removes a
+    variable), since libraries usagectl calls (keyring) read it directly; ``input`` is
+    standard input's text, as for run_usagectl. ``timeout`` is accepted for the same
+    signature and not enforced.
+    """
     import io
 
     from usagectl.core.environment import Environment
     from usagectl.main import execute
 
-    out, err = io.StringIO(), io.StringIO()
-    environ = environment(env)
-    code = execute(list(args), Environment(environ=environ, stdout=out, stderr=err,
-                                           stdin=io.StringIO(stdin), argv=list(args)))
+    text = stdin if input is None else input
+    saved = {key: os.environ.get(key) for key in (env or {})}
+    saved_stdin = sys.stdin
+    try:
+        for key, value in (env or {}).items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        out, err = io.StringIO(), io.StringIO()
+        sys.stdin = io.StringIO(text)
+        code = execute(list(args), Environment(environ=dict(os.environ), stdout=out, stderr=err,
+                                               stdin=sys.stdin, argv=list(args)))
+    finally:
+        sys.stdin = saved_stdin
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return CLIResult(subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue()))

@@ -81,7 +81,16 @@ def policy_file(env):
 
 @pytest.fixture
 def cli():
-    """Run the real `usagectl` in a subprocess with the isolated environment (see clirun.py)."""
+    """Run a `usagectl` command line in this process, with the isolated environment
+    (clirun.run_in_process: the same entry point, its own Environment and streams)."""
+    from clirun import run_in_process
+
+    return run_in_process
+
+
+@pytest.fixture
+def cli_process():
+    """Run the real `usagectl` in a subprocess, for the end-to-end tests (see clirun.py)."""
     from clirun import run_usagectl
 
     return run_usagectl

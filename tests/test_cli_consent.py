@@ -212,13 +212,13 @@ def test_unknown_option_is_a_usage_error(cli):
     assert result.exit_code == 2 and "No such option" in result.stderr
 
 
-def test_io_error_is_one_line_and_debug_gives_traceback(cli, tmp_path):
+def test_io_error_is_one_line_and_debug_gives_traceback(cli_process, tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    result = cli("disable", env={"USAGECTL_CONFIG_DIR": str(blocker / "usagectl")})
+    result = cli_process("disable", env={"USAGECTL_CONFIG_DIR": str(blocker / "usagectl")})
     assert result.exit_code == 1, result
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
-    debug = cli("disable", env={"USAGECTL_CONFIG_DIR": str(blocker / "usagectl"), "USAGECTL_DEBUG": "1"})
+    debug = cli_process("disable", env={"USAGECTL_CONFIG_DIR": str(blocker / "usagectl"), "USAGECTL_DEBUG": "1"})
     assert "Traceback" in debug.stderr
 
 
@@ -239,19 +239,19 @@ def test_no_color_and_non_tty_output_has_no_escape_sequences(cli):
 
 @pytest.mark.parametrize("args", [("status", "--json"), ("status",), ("status", "ray", "--json"),
                                   ("--version",)])
-def test_fast_path_prints_exactly_what_the_click_path_prints(cli, args):
-    cli("disable", "parsl")
-    fast = cli(*args)
-    slow = cli(*args, env={"USAGECTL_NO_FAST_PATH": "1"})
+def test_fast_path_prints_exactly_what_the_click_path_prints(cli_process, args):
+    cli_process("disable", "parsl")
+    fast = cli_process(*args)
+    slow = cli_process(*args, env={"USAGECTL_NO_FAST_PATH": "1"})
     assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
 
 
-def test_status_help_still_goes_through_click(cli):
-    result = cli("status", "--help")
+def test_status_help_still_goes_through_click(cli_process):
+    result = cli_process("status", "--help")
     assert result.exit_code == 0 and "Usage: usagectl status" in result.stdout
 
 
-def test_third_party_adapter_from_an_entry_point(cli, tmp_path):
+def test_third_party_adapter_from_an_entry_point(cli_process, tmp_path):
     site = tmp_path / "site"
     dist = site / "toyfw_adapter-1.0.dist-info"
     dist.mkdir(parents=True)
@@ -265,8 +265,8 @@ def test_third_party_adapter_from_an_entry_point(cli, tmp_path):
         "        return {'mode': 'on', 'source': 'default', 'detail': 'always on', 'traps': []}\n"
         "ADAPTER = Toy()\n")
     env = {"PYTHONPATH": str(site)}
-    cli("disable", env=env)
-    result = cli("status", "--json", env=env)
+    cli_process("disable", env=env)
+    result = cli_process("status", "--json", env=env)
     toy = rows(result)["toyfw"]
     assert toy["adapter"] is True and toy["title"] == "Toy" and toy["mode"] == "off"
     assert toy["drift"] is True  # its own state says on

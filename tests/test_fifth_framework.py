@@ -15,9 +15,10 @@ FIFTH = pathlib.Path(__file__).resolve().parent / "fixtures" / "fifth"
 
 
 @pytest.fixture
-def toy(cli, isolated_home):
+def toy(cli_process, isolated_home):
+    """A real process: plug-ins are found on the sys.path a process starts with."""
     def run(*args):
-        return cli(*args, env={"PYTHONPATH": str(FIFTH)})
+        return cli_process(*args, env={"PYTHONPATH": str(FIFTH)})
 
     return run
 

@@ -252,20 +252,26 @@ def _load_toml(data, path):
     try:
         return tomllib.loads(text), text, None
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        line = getattr(exc, "lineno", None)
-        if line is None:
-            marker = message.rfind("(at line ")
-            if marker != -1:
-                try:
-                    line = int(message[marker + 9:].split(",")[0])
-                except ValueError:
-                    line = None
-        if line is None and message.endswith("(at end of document)"):
-            line = text.count("\n") + 1
-        if "(at " in message:
-            message = message[:message.rfind("(at ")].strip()
-        return None, text, Problem(path, "not valid TOML: %s" % message, line)
+        return None, text, toml_problem(exc, text, path)
+
+
+def toml_problem(exc, text, path):
+    """A Problem naming the file and line of a TOMLDecodeError; never the line's text
+    (it may hold a secret), only tomllib's own words for what is wrong."""
+    message = str(exc)
+    line = getattr(exc, "lineno", None)
+    if line is None:
+        marker = message.rfind("(at line ")
+        if marker != -1:
+            try:
+                line = int(message[marker + 9:].split(",")[0])
+            except ValueError:
+                line = None
+    if line is None and message.endswith("(at end of document)"):
+        line = text.count("\n") + 1
+    if "(at " in message:
+        message = message[:message.rfind("(at ")].strip()
+    return Problem(path, "not valid TOML: %s" % message, line)
 
 
 def _check_schema(doc, text, path):

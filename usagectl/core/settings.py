@@ -64,7 +64,7 @@ def _parse(data: bytes, path: str):
     """(dict, problem) from settings.toml's bytes."""
     import tomllib
 
-    from usagectl.consent import Problem
+    from usagectl.consent import Problem, toml_problem
 
     try:
         text = data.decode("utf-8")
@@ -73,17 +73,7 @@ def _parse(data: bytes, path: str):
     try:
         return tomllib.loads(text), None
     except tomllib.TOMLDecodeError as exc:
-        # The message names line and column, never the line's text (it may hold a secret).
-        message = str(exc)
-        line = None
-        marker = message.rfind("(at line ")
-        if marker != -1:
-            try:
-                line = int(message[marker + 9:].split(",")[0])
-            except ValueError:
-                line = None
-            message = message[:marker].strip()
-        return {}, Problem(path, "not valid TOML (%s)" % message, line)
+        return {}, toml_problem(exc, text, path)
 
 
 def read(env) -> Settings:
