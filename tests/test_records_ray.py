@@ -66,19 +66,26 @@ def test_each_real_snapshot_gives_the_posted_bytes_and_outcome(tmp_path, seq, po
     [payload] = json.loads(result.stdout)["data"]["frameworks"][0]["payloads"]
     assert payload["body"].encode() == (ENABLED / "sink" / ("post-%d.body" % post)).read_bytes()
     assert payload["outcome"] == outcome
+    # The sink (tests/fixtures/ray/sink.py) received every one of these POSTs.
+    assert payload["delivery"] == "delivered"
     if outcome == "failed":
         assert payload["reason"].startswith("500 Server Error")
+        assert payload["http_status"] == 500
     assert payload["identifiers"]["session_id"] == "a368c6afa0ec8e95b9eb9160038d6d289c31b5c2577bba8b4f79c6cd"
     assert payload["identifiers"]["seq_number"] == str(seq)
 
 
 def test_human_output_shows_session_id_outcome_and_destination(monkeypatch):
-    monkeypatch.setenv("RAY_USAGE_STATS_REPORT_URL", "http://127.0.0.1:8999/")
+    # Not the URL this environment would use: the one in Ray's own error message.
+    monkeypatch.setenv("RAY_USAGE_STATS_REPORT_URL", "https://elsewhere.example/")
     result = show_last("ray", "--path", str(ENABLED))
     out = result.stdout.decode()
     assert result.returncode == 0, result
     assert "session: a368c6afa0ec8e95b9eb9160038d6d289c31b5c2577bba8b4f79c6cd" in out
-    assert "FAILED (not sent): 500 Server Error" in out
+    # The sink answered 500: it received every byte, whatever Ray calls it.
+    assert "FAILED, DELIVERED (HTTP 500: the server answered with an error, after receiving the data): " \
+           "500 Server Error" in out
+    assert "not sent" not in out
     assert "to:      http://127.0.0.1:8999/" in out
     assert '"seq_number": 2,' in out  # pretty-printed
     assert "disabled ping" in out  # the no-local-trace note

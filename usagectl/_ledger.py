@@ -32,7 +32,12 @@ def ledger_path(environ=None):
     return os.path.join(_paths.user_state_dir(environ), LEDGER_FILE_NAME)
 
 
-def encode_entry(framework, destination, body, outcome, reason=None, when=None, identifiers=None):
+#: Whether the server received the bytes (usagectl.core.delivery's words).
+DELIVERY_STATES = ("delivered", "not-delivered", "unknown")
+
+
+def encode_entry(framework, destination, body, outcome, reason=None, when=None, identifiers=None,
+                 delivery=None, http_status=None):
     """The ledger line (bytes, no newline) for one payload."""
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -54,18 +59,25 @@ def encode_entry(framework, destination, body, outcome, reason=None, when=None, 
              "body": text, "body_base64": b64,
              "identifiers": {str(k): str(v) for k, v in (identifiers or {}).items()},
              "pid": os.getpid()}
+    if delivery is not None:
+        if delivery not in DELIVERY_STATES:
+            raise ValueError("delivery must be one of %s" % ", ".join(DELIVERY_STATES))
+        entry["delivery"] = delivery
+    if http_status is not None:
+        entry["http_status"] = int(http_status)
     return json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def record_sent(framework, destination, body, outcome="sent", reason=None, when=None,
-                identifiers=None, environ=None, path=None):
+                identifiers=None, environ=None, path=None, delivery=None, http_status=None):
     """Append one payload to the sent ledger. Returns True when it was recorded.
 
     ``body`` is the exact bytes sent (str is encoded as UTF-8). Never raises: a
     telemetry log must not break the program that sends.
     """
     try:
-        line = encode_entry(framework, destination, body, outcome, reason, when, identifiers)
+        line = encode_entry(framework, destination, body, outcome, reason, when, identifiers,
+                            delivery, http_status)
         target = path or ledger_path(environ)
         _append_locked(target, line + b"\n")
         return True

@@ -535,18 +535,21 @@ def allowed(framework: str, level: int = 1, collected_at: datetime.datetime | No
 
 def record_sent(framework: str, destination: str, body: bytes | str | None, outcome: str = "sent",
                 reason: str | None = None, when: datetime.datetime | None = None,
-                identifiers: dict[str, str] | None = None) -> bool:
+                identifiers: dict[str, str] | None = None, delivery: str | None = None,
+                http_status: int | None = None) -> bool:
     """Record a payload your framework sent in usagectl's sent ledger (stdlib only).
 
     ``body`` is the exact bytes that went on the wire; ``outcome`` is "sent" or
-    "failed" (with ``reason``). `usagectl show-last` and `usagectl verify` read the
-    ledger. Returns True when recorded; never raises.
+    "failed" (with ``reason``). ``delivery`` says whether the server received them:
+    "delivered" (any HTTP response, ``http_status`` with it), "not-delivered" (it
+    failed before the request was written) or "unknown". `usagectl show-last` and
+    `usagectl verify` read the ledger. Returns True when recorded; never raises.
     """
     try:
         from usagectl._ledger import record_sent as _record
 
         return _record(framework, destination, body, outcome=outcome, reason=reason, when=when,
-                       identifiers=identifiers)
+                       identifiers=identifiers, delivery=delivery, http_status=http_status)
     except Exception:
         return False
 

@@ -23,14 +23,28 @@ def parse_time(text):
 
 
 def payload_from_entry(entry, path, line):
+    from usagectl.core import delivery as deliveries
+
     identifiers = entry.get("identifiers") if isinstance(entry.get("identifiers"), dict) else {}
+    delivery, status = entry.get("delivery"), entry.get("http_status")
+    if not isinstance(status, int) or isinstance(status, bool):
+        status = None
+    if delivery not in deliveries.STATES:
+        # Older lines say only sent/failed: what the outcome and the error text prove.
+        if entry["outcome"] in (model.SENT, model.DISABLED_PING):
+            delivery = deliveries.DELIVERED
+        elif entry["outcome"] == model.FAILED:
+            delivery, status, _url = deliveries.classify_http_error(entry.get("reason"))
+        else:
+            delivery = deliveries.UNKNOWN
     return model.Payload(
         entry["framework"], parse_time(entry.get("time")), entry.get("destination"),
         entry["outcome"], entry["body"], reason=entry.get("reason"),
         kind="disabled-ping" if entry["outcome"] == model.DISABLED_PING else entry.get("kind"),
         transport=entry.get("transport"), origin="ledger", source_file=path,
         source_line=line.number, source_offset=line.offset, identifiers=identifiers,
-        notes=["recorded by the usagectl runtime hook when the framework sent it"])
+        notes=["recorded by the usagectl runtime hook when the framework sent it"],
+        delivery=delivery, http_status=status)
 
 
 def entries_backward(handle, size, budget=BUDGET):

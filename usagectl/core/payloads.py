@@ -2,7 +2,9 @@
 
 ``body`` holds the bytes exactly as they went (or would have gone) on the wire.
 ``outcome`` never claims more than the source proves: Parsl logs a message before
-sending it, so a logged message is "logged-not-known-sent", not "sent".
+sending it, so a logged message is "logged-not-known-sent", not "sent". ``delivery``
+says whether the server received the bytes (usagectl.core.delivery): a report Ray calls
+"failed" because the server answered 500 was delivered all the same.
 """
 
 import base64
@@ -20,13 +22,22 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 class Payload:
     __slots__ = ("framework", "when", "destination", "outcome", "reason", "body", "kind",
                  "transport", "origin", "source_file", "source_line", "source_offset",
-                 "identifiers", "notes")
+                 "identifiers", "notes", "delivery", "http_status")
 
     def __init__(self, framework, when, destination, outcome, body, reason=None, kind=None,
                  transport=None, origin=None, source_file=None, source_line=None,
-                 source_offset=None, identifiers=None, notes=()):
+                 source_offset=None, identifiers=None, notes=(), delivery=None, http_status=None):
+        from usagectl.core import delivery as deliveries
+
         if outcome not in OUTCOMES:
             raise ValueError("unknown outcome %r" % (outcome,))
+        if delivery is None:
+            # What the outcome alone proves: a success is delivered; anything else, unknown.
+            delivery = deliveries.DELIVERED if outcome == SENT else deliveries.UNKNOWN
+        if delivery not in deliveries.STATES:
+            raise ValueError("unknown delivery %r" % (delivery,))
+        self.delivery = delivery
+        self.http_status = http_status
         self.framework = framework
         self.when = when                # aware datetime, or None when unknown
         self.destination = destination
@@ -61,6 +72,8 @@ class Payload:
             "when": iso(self.when),
             "destination": self.destination,
             "outcome": self.outcome,
+            "delivery": self.delivery,
+            "http_status": self.http_status,
             "reason": self.reason,
             "kind": self.kind,
             "transport": self.transport,

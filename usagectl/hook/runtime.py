@@ -230,11 +230,23 @@ def level_cap(decision):
 # The toolbox hook functions use
 
 
-def _record(framework, destination, body, outcome, reason=None, identifiers=None):
+def _record(framework, destination, body, outcome, reason=None, identifiers=None, delivery=None,
+            http_status=None):
     """Append to usagectl's sent ledger; never raises into the framework."""
+    reader = None
     try:
-        _consent_reader().record_sent(framework, destination, body, outcome=outcome, reason=reason,
-                                      identifiers=identifiers)
+        reader = _consent_reader()
+        reader.record_sent(framework, destination, body, outcome=outcome, reason=reason,
+                           identifiers=identifiers, delivery=delivery, http_status=http_status)
+    except TypeError:
+        # An older usagectl's reader (installed in this environment) without the delivery
+        # arguments: record what it can.
+        try:
+            if reader is not None:
+                reader.record_sent(framework, destination, body, outcome=outcome, reason=reason,
+                                   identifiers=identifiers)
+        except Exception:
+            pass
     except Exception:
         pass
 

@@ -13,10 +13,19 @@ from usagectl.core.sanitize import safe_bytes, safe_text
 
 OUTCOME_WORDS = {
     "sent": "sent",
-    "failed": "FAILED (not sent)",
+    "failed": "FAILED",
     "logged-not-known-sent": "logged, not known to be sent",
     "disabled-ping": "disabled ping",
 }
+
+
+def outcome_words(d):
+    """What happened, and whether the server received it: "failed" is never "not sent"
+    unless the error shows it failed before the request was written."""
+    from usagectl.core.delivery import describe
+
+    words = OUTCOME_WORDS.get(d["outcome"], safe_text(d["outcome"]))
+    return "%s, %s" % (words, describe(d.get("delivery"), d.get("http_status")))
 
 
 def when_text(iso):
@@ -49,8 +58,7 @@ def pretty_body(payload):
 
 def payload_lines(payload, index=None):
     d = payload.as_dict()
-    head = "%s  %s  %s" % (safe_text(d["framework"]), when_text(d["when"]),
-                           OUTCOME_WORDS.get(d["outcome"], safe_text(d["outcome"])))
+    head = "%s  %s  %s" % (safe_text(d["framework"]), when_text(d["when"]), outcome_words(d))
     if d["reason"]:
         head += ": " + safe_text(d["reason"])
     lines = ["-- " + head]

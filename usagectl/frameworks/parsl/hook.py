@@ -63,11 +63,12 @@ def _patch_send(rt, tracker):
         destination = "udp://%s:%s" % (getattr(self, "domain_name", "?"), getattr(self, "UDP_PORT", "?"))
         if started:
             rt.record("parsl", destination, message, "logged-not-known-sent",
-                      "handed to Parsl's sender process, which reports no outcome", identifiers)
+                      "handed to Parsl's sender process, which reports no outcome", identifiers,
+                      delivery="unknown")
         else:
             rt.record("parsl", destination, message, "failed",
                       "Parsl could not start its sender process ('Usage tracking failed' in parsl.log)",
-                      identifiers)
+                      identifiers, delivery="not-delivered")
         return result
 
     rt.copy_identity(send_UDP_message, original)

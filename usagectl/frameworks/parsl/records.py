@@ -105,8 +105,14 @@ def payload_from(event, failure, path, origin):
     except ValueError:
         pass
     identifiers["run_dir"] = os.path.dirname(path)
+    from usagectl.core import delivery as deliveries
+
+    # UDP gives no receipt: a handed-over message is "unknown". "Usage tracking failed"
+    # is logged when Parsl could not even start its sender process: nothing left.
+    delivery = deliveries.UNKNOWN
     if failure is not None:
         outcome, reason = model.FAILED, failure.message[len(_FAILED):]
+        delivery = deliveries.NOT_DELIVERED
         notes = ["Parsl logged the send failure on line %s" % (failure.line.number or "?")
                  if failure.line.number else "Parsl logged the send failure right after"]
     else:
@@ -115,7 +121,8 @@ def payload_from(event, failure, path, origin):
     return model.Payload(FRAMEWORK, model.from_epoch(event.created), DESTINATION, outcome, body,
                          reason=reason, kind=kind, transport="udp", origin=origin,
                          source_file=path, source_line=event.line.number,
-                         source_offset=event.line.offset, identifiers=identifiers, notes=notes)
+                         source_offset=event.line.offset, identifiers=identifiers, notes=notes,
+                         delivery=delivery)
 
 
 def _is_message(event):

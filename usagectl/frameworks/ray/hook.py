@@ -51,9 +51,14 @@ def patch_usage_lib(rt, module):
         try:
             result = original(self, url, data, *args, **kwargs)
         except BaseException as exc:
-            rt.record("ray", url, body, "failed", "%s: %s" % (type(exc).__name__, exc), identifiers)
+            # requests' HTTPError carries the response: the server got the body.
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            delivery = "delivered" if isinstance(status, int) else None
+            rt.record("ray", url, body, "failed", "%s: %s" % (type(exc).__name__, exc), identifiers,
+                      delivery=delivery, http_status=status if delivery else None)
             raise
-        rt.record("ray", url, body, "disabled-ping" if ping else "sent", None, identifiers)
+        rt.record("ray", url, body, "disabled-ping" if ping else "sent", None, identifiers,
+                  delivery="delivered")
         return result
 
     rt.copy_identity(report_usage_data, original)

@@ -128,13 +128,20 @@ def payload_from_file(data, path, session_name, environ):
             raise TypeError
     except (ValueError, KeyError, TypeError):
         return None, model.Skipped(path, "not in Ray's usage_stats.json format")
+    from usagectl.core import delivery as deliveries
+
     body = json.dumps(stats).encode()
     success = document.get("success")
     error = document.get("error")
+    url = None
     if success is True:
         outcome, reason = model.SENT, None
+        delivery, status = deliveries.DELIVERED, None
     else:
         outcome, reason = model.FAILED, error if isinstance(error, str) else "Ray recorded no success"
+        # Ray writes "success": false both when nothing left (connection refused) and when
+        # the server answered an HTTP error (the body arrived); its error text tells which.
+        delivery, status, url = deliveries.classify_http_error(error if isinstance(error, str) else None)
     when = None
     if isinstance(stats.get("collect_timestamp_ms"), (int, float)):
         when = model.from_epoch(stats["collect_timestamp_ms"] / 1000.0)
@@ -143,15 +150,21 @@ def payload_from_file(data, path, session_name, environ):
         identifiers["session_id"] = str(stats["session_id"])
     if stats.get("seq_number") is not None:
         identifiers["seq_number"] = str(stats["seq_number"])
-    url_set = bool(environ.get("RAY_USAGE_STATS_REPORT_URL"))
-    notes = ["usage_stats.json does not record the URL; this is %s" % (
-        "RAY_USAGE_STATS_REPORT_URL in this environment" if url_set else "Ray's default")]
+    if url:
+        destination_text = url
+        notes = ["the destination is the URL in Ray's own error message"]
+    else:
+        destination_text = None
+        configured = environ.get("RAY_USAGE_STATS_REPORT_URL")
+        notes = ["usage_stats.json does not record the URL: Ray's default is %s, unless the head "
+                 "was started with RAY_USAGE_STATS_REPORT_URL%s"
+                 % (DEFAULT_REPORT_URL, " (set to %s in this environment)" % configured if configured else "")]
     if outcome == model.SENT:
         notes.append("sent means the server answered with a 2xx status")
-    return model.Payload(FRAMEWORK, when, destination(environ), outcome, body, reason=reason,
+    return model.Payload(FRAMEWORK, when, destination_text, outcome, body, reason=reason,
                          kind="report", transport="http-post", origin=USAGE_FILE,
                          source_file=path, source_line=1, identifiers=identifiers,
-                         notes=notes), None
+                         notes=notes, delivery=delivery, http_status=status), None
 
 
 def _written_since(session, since):
