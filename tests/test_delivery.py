@@ -11,10 +11,10 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 import isolation
+import pytest
 from clirun import run_in_process
+
 from usagectl.core import delivery
 
 REPORT_AND_RECORD = r"""
