@@ -200,11 +200,22 @@ def test_bad_framework_name_is_a_one_line_usage_error(cli):
     assert result.stderr.count("\n") == 1 and "not a framework name" in result.stderr
 
 
-def test_unknown_framework_is_recorded_with_a_hint(cli):
-    result = cli("disable", "rya")
-    assert result.exit_code == 0
-    assert "Did you mean 'ray'" in result.stderr
-    assert rows(cli("status", "--json"))["rya"]["mode"] == "off"
+def test_a_typo_is_refused_with_the_close_match_and_nothing_is_written(cli, consent_file):
+    for argv in (["disable", "rya"], ["enable", "rya"], ["status", "rya"], ["verify", "rya"],
+                 ["show-last", "rya"], ["request-deletion", "rya", "--list-ids"], ["sync", "rya"]):
+        result = cli(*argv)
+        assert result.exit_code == 2, (argv, result)
+        assert "did you mean 'ray'?" in result.stderr and "--any-name" in result.stderr
+    assert not consent_file.exists()
+
+
+def test_a_name_usagectl_has_no_plugin_for_needs_any_name(cli):
+    result = cli("disable", "mytool", "--any-name")
+    assert result.exit_code == 0, result
+    assert "no adapter for 'mytool'" in result.stderr
+    # Once recorded, the entry is a name every command accepts (to show it, or undo it).
+    assert rows(cli("status", "--json"))["mytool"]["mode"] == "off"
+    assert cli("enable", "mytool").exit_code == 0
 
 
 def test_unknown_option_is_a_usage_error(cli):

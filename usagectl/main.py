@@ -38,9 +38,22 @@ def fast_path(argv, env):
         from usagectl.commands import status
 
         names = tuple(arg for arg in rest if arg != "--json")
+        if names and not _all_known(env, names):
+            return None  # click's path reports the unknown name as the usage error it is
         return runner.run_command(env, "status", status.status, _render_status,
                                   json_output="--json" in rest, frameworks=names)
     return None
+
+
+def _all_known(env, names):
+    from usagectl.commands.modes import check_known, parse_names
+    from usagectl.core.errors import BadInput
+
+    try:
+        check_known(env, parse_names(names))
+    except BadInput:
+        return False
+    return True
 
 
 def _render_status(env, report):

@@ -14,11 +14,48 @@ json_option = click.option("--json", "json_output", is_flag=True,
                            help="Print one JSON envelope on stdout (see JSON OUTPUT in `man usagectl`).")
 
 
+def _allow_any_name(ctx, param, value):
+    if value:
+        ctx.meta["usagectl.any_name"] = True
+
+
+def _known_names(ctx, param, value):
+    """FRAMEWORK arguments: well-formed, and frameworks usagectl knows (or --any-name).
+
+    A typo like `usagectl disable rya` would otherwise record an entry that no framework
+    reads, exit 0 and leave Ray on."""
+    from usagectl.commands.modes import check_known, parse_names
+
+    if ctx.params.get("run_command"):
+        return value  # `verify --run -- COMMAND...`: these words are a command, not names
+    if "run_command" in (p.name for p in ctx.command.params) and "--" in (getattr(ctx.obj, "argv", None) or []):
+        # `usagectl verify -- pytest` would check a framework called "pytest" and pass.
+        raise click.BadParameter("a command after -- is run only with --run: "
+                                 "usagectl verify --run -- COMMAND [ARGS...]")
+    try:
+        names = parse_names(value)
+        if not ctx.meta.get("usagectl.any_name"):
+            check_known(ctx.obj, names)
+    except BadInput as exc:
+        raise click.BadParameter(exc.message + (" (%s)" % exc.hint if exc.hint else ""))
+    return value
+
+
 def framework_argument(**kwargs):
+    """The [FRAMEWORK]... argument, with --any-name beside it."""
     from usagectl.cli.completion import complete_framework
 
-    return click.argument("frameworks", metavar="[FRAMEWORK]...", nargs=-1,
-                          shell_complete=complete_framework, **kwargs)
+    argument = click.argument("frameworks", metavar="[FRAMEWORK]...", nargs=-1,
+                              shell_complete=complete_framework, callback=_known_names, **kwargs)
+    any_name = click.option(
+        "--any-name", is_flag=True, is_eager=True, expose_value=False, callback=_allow_any_name,
+        help="Accept framework names usagectl has no plug-in for (frameworks that read the consent "
+             "file themselves).")
+
+    def decorate(f):
+        return any_name(argument(f))
+
+    return decorate
 
 
 def reporting(command_name, render=None):

@@ -2,7 +2,7 @@
 
 import click
 
-from usagectl.cli._common import json_option, reporting
+from usagectl.cli._common import framework_argument, json_option, reporting
 from usagectl.core.errors import BadInput
 from usagectl.core.sanitize import safe_text
 
@@ -110,7 +110,7 @@ def _confirm(question, env=None):
 
 
 @click.command("request-deletion")
-@click.argument("frameworks", metavar="[FRAMEWORK]...", nargs=-1)
+@framework_argument()
 @click.option("--list-ids", is_flag=True,
               help="Show the identifiers found in local files, and where each request would go.")
 @click.option("--status", "show_status", is_flag=True, help="List recorded requests (the receipts).")

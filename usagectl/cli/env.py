@@ -47,8 +47,11 @@ def env_command(env, report, shell):
         variables = [list(pair) for pair in adapter.env_vars(decision)]
         if decision.mode == "unset":
             note = "no choice recorded; nothing to set"
+        elif not variables and decision.mode == "on":
+            # The hook never turns anything on: it only caps and refuses.
+            note = "no environment variable; the framework's own settings decide what it sends"
         elif not variables:
-            note = "no environment variable; use `usagectl hook install` to enforce %s" % decision.mode
+            note = "no environment variable; `usagectl hook install` enforces %s at run time" % decision.mode
         else:
             note = None
         frameworks.append({"framework": adapter.name, "mode": decision.mode, "variables": variables,

@@ -7,6 +7,9 @@ from usagectl.core.errors import BadInput
 from usagectl.core.exitcodes import ExitCode
 from usagectl.output import views as render
 
+#: `verify --run` whose command --timeout stopped (as timeout(1) exits).
+TIMED_OUT = 124
+
 
 @click.command("verify")
 @framework_argument()
@@ -14,7 +17,7 @@ from usagectl.output import views as render
               help="The Python whose frameworks and runtime hook are checked (default: this one).")
 @click.option("--since", metavar="TIME",
               help="Ignore payloads recorded before TIME (30m, 2h, 7d, or ISO 8601).")
-@click.option("--run", "run_command", is_flag=True,
+@click.option("--run", "run_command", is_flag=True, is_eager=True,
               help="Run the command given after -- with every Python process in its tree watched; "
                    "telemetry attempts are blocked before any packet leaves, and reported.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
@@ -33,16 +36,28 @@ def verify_command(env, report, frameworks, python, since, run_command, timeout)
     With --run (usagectl verify --run -- COMMAND [ARGS...]) it runs COMMAND instead,
     blocking and recording every DNS lookup, connect or send toward a known telemetry
     endpoint from any Python process in its tree; it exits 5 when an attempt happened
-    while consent was off for that framework.
+    while consent was off for that framework, else with COMMAND's own exit status when
+    it failed, or 124 when --timeout stopped it, so a CI gate can't hide a failing run.
     """
     if run_command:
         _run(env, report, frameworks, timeout)
         return
     if timeout is not None:
         raise BadInput("--timeout goes with --run")
+    if "--" in env.argv:
+        # `usagectl verify -- pytest` would check a framework called "pytest" and pass.
+        raise BadInput("a command after -- is run only with --run",
+                       hint="usagectl verify --run -- COMMAND [ARGS...]")
     from usagectl.commands.modes import parse_names
     from usagectl.verify import verify
 
+    if python is not None:
+        # The same check as `hook --python`: a path that is no working Python fails here,
+        # instead of every probe quietly asking nothing.
+        from usagectl.hook.installer import probe, resolve_python
+
+        python = resolve_python(python)
+        probe(python)
     result = verify(parse_names(frameworks) or None, python=python, env=env,
                     since=parse_since(since, env.now()) if since else None)
     report.data = result.as_dict()
@@ -68,3 +83,11 @@ def _run(env, report, argv, timeout):
         report.warn(warning)
     if offending:
         report.exit_code = ExitCode.VERIFY_FAILED
+    elif watch.timed_out:
+        # A CI gate must not turn a run it had to stop into a pass.
+        report.warn("the command was stopped after --timeout %g s" % timeout)
+        report.exit_code = TIMED_OUT
+    elif watch.exit_status:
+        report.warn("the command itself failed (exit status %d)" % watch.exit_status)
+        status = watch.exit_status
+        report.exit_code = status if 0 < status < 256 else 128 + abs(status)

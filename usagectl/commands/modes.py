@@ -14,6 +14,24 @@ def note_moved_settings(report, result, env):
                        env.settings_path, result.split_backup))
 
 
+def check_known(env, names):
+    """Refuse names that are neither a framework usagectl knows nor an entry already in the
+    consent or policy file, naming the closest known one. Raises BadInput."""
+    if not names:
+        return
+    known = set(registry.names())
+    unknown = [n for n in names if n not in known]
+    if unknown and env is not None:
+        snapshot = decisions.Snapshot(env)
+        recorded = set(snapshot.recorded_names())
+        unknown = [n for n in unknown if n not in recorded]
+    for name in unknown:
+        close = _close_match(name)
+        raise BadInput("%r is not a framework usagectl knows%s" % (
+            name, "; did you mean %r?" % close if close else " (it knows %s)" % ", ".join(sorted(known))),
+            hint="pass --any-name for a framework that reads the consent file itself")
+
+
 def parse_names(raw_names):
     names = []
     for raw in raw_names:

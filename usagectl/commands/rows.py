@@ -85,6 +85,11 @@ def warn_native(report, rows):
             source = (row.get("native") or {}).get("source") or ""
             if source.startswith("env:"):
                 fix = "unset %s, or use the values from `usagectl env`" % source[4:]
+            elif row.get("source") == consent.SOURCE_DO_NOT_TRACK:
+                # sync writes only the persistent choice, so it would change nothing here.
+                fix = ("DO_NOT_TRACK is set in this shell only and %s doesn't read it, and "
+                       "`usagectl sync` writes only the recorded choice: run `usagectl disable %s` "
+                       "to record off" % (row["title"], row["framework"]))
             else:
                 fix = "run `usagectl sync` to repair"
             report.warn("%s: DRIFT: %s; %s" % (row["framework"], row["drift_reason"], fix))

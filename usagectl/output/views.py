@@ -158,8 +158,13 @@ def applied_lines(applied):
 
 
 def sync(env, report):
-    lines = applied_lines(report.data["applied"])
-    if not lines:
+    applied = report.data["applied"]
+    lines = applied_lines(applied)
+    failed = [r["framework"] for r in applied if r.get("error")]
+    if failed:
+        # Never "everything matches" while a framework could not be checked or written.
+        lines.append("Not applied to %s: see the warnings below." % ", ".join(failed))
+    elif not lines:
         lines.append("Every framework's settings already match the consent file.")
     env.stdout.write("".join(safe_text(line) + "\n" for line in lines))
 

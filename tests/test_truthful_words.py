@@ -1,0 +1,34 @@
+"""Smaller untruths, each checked where a user would meet it."""
+
+import json
+
+from clirun import run_in_process
+
+
+def test_drift_under_do_not_track_does_not_advise_a_sync_that_changes_nothing(cli, monkeypatch):
+    assert run_in_process("enable").exit_code == 0          # recorded choice: on
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    result = run_in_process("status")
+    drift = [line for line in result.stderr.splitlines() if "DRIFT" in line]
+    assert drift, result.stderr
+    for line in drift:
+        assert "run `usagectl sync`" not in line and "usagectl disable" in line
+    # ... and indeed sync would change nothing:
+    assert "already match" in run_in_process("sync").stdout
+
+
+def test_env_never_says_the_hook_enforces_on():
+    assert run_in_process("enable").exit_code == 0
+    out = run_in_process("env").stdout + json.dumps(run_in_process("env", "--json").json())
+    assert "enforce on" not in out and "enforces on" not in out
+    assert run_in_process("disable").exit_code == 0
+    assert "enforces off at run time" in run_in_process("env").stdout
+
+
+def test_sync_never_says_everything_matches_while_a_file_is_damaged(isolated_home):
+    assert run_in_process("disable").exit_code == 0
+    (isolated_home / ".ray" / "config.json").write_text('{"usage_stats": true, ')   # damaged
+    result = run_in_process("sync")
+    assert result.exit_code == 6, result
+    assert "already match" not in result.stdout
+    assert "Not applied to ray" in result.stdout
