@@ -122,3 +122,32 @@ def test_hook_state_is_json_for_status(env):
     assert set(state) >= {"installed", "path", "current", "active", "runtime_exists"}
     assert state["path"].endswith(installer.PTH_NAME)
     json.dumps(state)  # the lead puts it in `status --json`
+
+
+def test_status_never_shows_parsl_off_while_scripts_can_still_send(site_dir, cli):
+    """Without the hook, a Parsl script can still choose usage_tracking=3: not "off"."""
+    assert cli("disable").exit_code == 0
+    result = cli("status", "parsl", "--json")
+    (row,) = result.json()["data"]["frameworks"]
+    assert row["enforced"] is False and row["fix"] == "usagectl hook install"
+    assert any("NOT ENFORCED" in w["message"] for w in result.json()["warnings"])
+    human = cli("status", "parsl").stdout
+    assert "not enforced" in human and "off (Config.usage_tracking)" not in human
+
+    install_hook(site_dir)
+    (row,) = cli("status", "parsl", "--json").json()["data"]["frameworks"]
+    assert row["enforced"] is True and row["effective"]["via"] == "hook"
+
+
+def test_status_python_judges_another_environment(tmp_path, cli):
+    """The workflow's environment (under pipx, not usagectl's own): its hook, its frameworks."""
+    import venv
+
+    target = tmp_path / "workflow-venv"
+    venv.create(target, with_pip=False)
+    python = target / "bin" / "python"
+    assert cli("disable").exit_code == 0
+    (row,) = cli("status", "parsl", "--python", str(python), "--json").json()["data"]["frameworks"]
+    assert row["installed_here"] is False            # Parsl isn't in that venv
+    assert row["enforced"] is False and row["fix"] == "usagectl hook install --python %s" % python
+    assert cli("status", "--python", "/nonexistent/python").exit_code == 2

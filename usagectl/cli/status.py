@@ -9,14 +9,19 @@ from usagectl.output import views
 
 @click.command("status")
 @framework_argument()
+@click.option("--python", "python", metavar="PATH",
+              help="Judge the runtime hook and the installed frameworks in this Python (or venv "
+                   "directory), e.g. the environment that runs your workflows under pipx.")
 @json_option
 @reporting("status", views.status)
-def status(env, report, frameworks):
+def status(env, report, frameworks, python):
     """Show each framework's effective telemetry mode and what decided it.
 
     Next to the consent file's intent it shows what each framework itself will do
     (and which of its own settings decides that), whether the runtime hook is
     installed, and DRIFT where a framework would do more than the consent allows.
-    Exit status 4 when the consent or policy file is damaged.
+    A framework the runtime hook alone can hold to the consent (Parsl) is shown NOT
+    ENFORCED where the hook is missing, with the command that fixes it. Exit status 4
+    when the consent or policy file is damaged.
     """
-    core.status(env, report, frameworks)
+    core.status(env, report, frameworks, python=python)

@@ -37,12 +37,20 @@ def status_row(snapshot, name):
     return row
 
 
-def status_rows(snapshot, requested=None, native=True):
+def status_rows(snapshot, requested=None, native=True, python=None):
+    """Rows for every framework shown. ``python`` (an interpreter path) asks about the hook
+    and the installed frameworks in that environment instead of the one running usagectl."""
     rows = [status_row(snapshot, name) for name in shown_names(snapshot, requested)]
     if native:
-        hook = hook_state(snapshot.env)
+        if python is None:
+            hook, installed = hook_state(snapshot.env), None
+        else:
+            from usagectl.hook.installer import status as hook_status
+
+            hook = hook_status(python)
+            installed = hook.get("frameworks") or {}
         for row in rows:
-            add_native_truth(snapshot.env, row, hook)
+            add_native_truth(snapshot.env, row, hook, snapshot.decide(row["framework"]), installed)
     return rows
 
 
@@ -51,23 +59,44 @@ def is_drift(intent, native_mode):
     return intent in ("off", "local") and native_mode == "on"
 
 
-def add_native_truth(env, row, hook):
-    """What the framework itself will decide, next to the consent intent, and any drift."""
+def add_native_truth(env, row, hook, decision=None, installed=None):
+    """What the framework itself will decide, next to the consent intent, and any drift.
+
+    ``installed`` ({package: bool}) answers "is it installed" for another interpreter
+    (status --python); None means this one.
+    """
     adapter = registry.get(row["framework"])
     row["native"] = None
     row["drift"] = False
     row["traps"] = []
     row["hook"] = None
     row["installed_here"] = None
+    row["enforced"] = None
     if adapter is None:
         return
-    row["installed_here"] = adapter.installed_here(env)
-    native = native_state(env, adapter)
+    if installed is not None and adapter.python_package:
+        row["installed_here"] = bool(installed.get(adapter.python_package))
+    else:
+        row["installed_here"] = adapter.installed_here(env)
+    native = native_state(env, adapter, decision, hook)
     row["native"] = {k: native.get(k) for k in ("mode", "source", "detail")}
     row["traps"] = list(native.get("traps") or [])
     if adapter.hook_imports and hook is not None and row["installed_here"]:
         # Only where this Python has the framework: elsewhere the hook here decides nothing.
         row["hook"] = bool(hook.get("installed"))
+    effective = native.get("effective")
+    if effective is not None and row["mode"] in ("off", "local"):
+        # A framework whose only mechanism is the hook (Parsl: each script picks its level)
+        # is off only where the hook caps it; never show "off" while scripts can still send.
+        row["effective"] = effective
+        row["enforced"] = effective.get("mode") == "off"
+        if not row["enforced"]:
+            python = (hook or {}).get("python")
+            row["not_enforced_reason"] = (
+                "consent says %s, but %s (%s)" % (row["mode"], effective.get("detail"),
+                                                  "this Python" if not python else python))
+            row["fix"] = "usagectl hook install" + (" --python %s" % python if installed is not None
+                                                    and python else "")
     row["drift"] = is_drift(row["mode"], native.get("mode"))
     if row["drift"]:
         row["drift_reason"] = "consent says %s but %s will report: %s" % (
@@ -78,6 +107,9 @@ def add_native_truth(env, row, hook):
 
 def warn_native(report, rows):
     for row in rows:
+        if row.get("enforced") is False:
+            report.warn("%s: NOT ENFORCED: %s; run `%s`" % (row["framework"], row["not_enforced_reason"],
+                                                             row["fix"]))
         for trap in row.get("traps", []):
             report.warn("%s: %s=%r: %s" % (row["framework"], trap.get("variable"), trap.get("value"),
                                             trap.get("problem")))

@@ -26,6 +26,8 @@ def _native(row):
     native = row.get("native")
     if not native:
         return "-"
+    if row.get("enforced") is False:
+        return "not enforced (no hook)"
     source = native.get("source") or ""
     # Keep the column narrow: "file:/home/u/.ray/config.json" -> "config.json"; the
     # full path is in --json and in the drift warning.
@@ -50,6 +52,8 @@ def _notes(row):
         notes.append("not installed here")
     if row.get("drift"):
         notes.append("DRIFT")
+    if row.get("enforced") is False:
+        notes.append("NOT ENFORCED: %s" % row.get("fix"))
     if row.get("traps"):
         notes.append("env trap")
     if row.get("locked"):
