@@ -310,3 +310,57 @@ def test_known_files_parse_to_what_a_yaml_parser_gives():
     for dotted, _ in adapter.OFF_VALUES:
         assert adapter.get(known, dotted) == adapter.get(parsed, dotted), dotted
     assert hashlib.sha256(data).hexdigest() in adapter.KNOWN_PACKAGE_DEFAULTS
+
+
+# ---------------------------------------------------------------------------
+# A config-driven opt-in: a scheduler preload of coiled.analytics
+
+PRELOAD_FILE = """\
+# my scheduler plugins
+distributed:
+  scheduler:
+    preload:
+      - coiled.analytics   # added by a colleague's setup script
+      - my_site_plugin
+    work-stealing: false
+"""
+
+
+def _dask_says(key):
+    code = ("import json, dask.config; dask.config.refresh(); "
+            "print(json.dumps(dask.config.get(%r, None)))" % key)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ), check=True)
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.frameworks
+def test_a_preload_of_coiled_analytics_is_drift_that_verify_fails_and_sync_clears(cli, isolated_home):
+    assert cli("disable").exit_code == 0
+    config = isolated_home / ".config" / "dask" / "distributed.yaml"
+    config.write_text(PRELOAD_FILE)
+    assert "coiled.analytics" in _dask_says("distributed.scheduler.preload")   # dask's own answer
+
+    (row,) = cli("status", "coiled", "--json").json()["data"]["frameworks"]
+    assert row["drift"] is True and row["native"]["source"] == "file:%s" % config
+    verify = cli("verify", "coiled", "--json")
+    assert verify.exit_code == 5, verify
+    failed = {c["check"] for c in verify.json()["data"]["checks"] if c["status"] == "fail"}
+    assert "settings" in failed and "own-code" in failed   # usagectl's model and dask agree
+
+    assert cli("sync", "coiled").exit_code == 0
+    assert _dask_says("distributed.scheduler.preload") == ["my_site_plugin"]
+    text = config.read_text()
+    assert "# my scheduler plugins" in text and "work-stealing: false" in text
+    (row,) = cli("status", "coiled", "--json").json()["data"]["frameworks"]
+    assert row["drift"] is False and row["native"]["mode"] == "off"
+
+
+@pytest.mark.frameworks
+def test_a_preload_from_the_environment_is_named_not_edited(cli, monkeypatch):
+    assert cli("disable").exit_code == 0
+    monkeypatch.setenv("DASK_DISTRIBUTED__SCHEDULER__PRELOAD", "['coiled.analytics']")
+    (row,) = cli("status", "coiled", "--json").json()["data"]["frameworks"]
+    assert row["drift"] is True
+    result = cli("sync", "coiled")
+    assert "DASK_DISTRIBUTED__SCHEDULER__PRELOAD" in result.stderr and "remove it there" in result.stderr

@@ -290,12 +290,14 @@ def _package_defaults():
         return None
 
 
-def resolve(env):
-    """What ``dask.config.get`` returns for each analytics key, and which layer supplied it.
+#: A scheduler preload of this module installs Coiled's analytics plugin on every
+#: scheduler (fetched from coiled.server), with no register() call and no token.
+PRELOAD_KEY = "distributed.scheduler.preload"
+PRELOAD_MODULE = "coiled.analytics"
 
-    Returns {dotted key: {"value", "source"}}; raises MalformedConfig when dask itself
-    could not import.
-    """
+
+def _layers(env):
+    """dask's config layers, lowest priority first: [(source, config)], env origin, merged."""
     files = _config_files(dask_search_paths(env))
     layers = []  # lowest priority first: (source, config)
     for path in files:
@@ -313,7 +315,42 @@ def resolve(env):
     if defaults:
         update(effective, defaults, priority="old")
     update(effective, collected)
+    return layers, env_origin, effective
 
+
+def _source_of(layers, env_origin, dotted, value):
+    for name, config in reversed(layers):
+        here, layer_value = get(config, dotted)
+        if here and layer_value == value:
+            return "env:" + _env_name(env_origin, dotted) if name == "env" else name
+    return "default"
+
+
+def preloads(value):
+    """distributed.scheduler.preload as a list of strings (dask accepts one string too)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def resolve_preload(env, layers=None):
+    """{"value": [...], "source"} for distributed.scheduler.preload, as dask resolves it."""
+    layers, env_origin, effective = layers or _layers(env)
+    found, value = get(effective, PRELOAD_KEY)
+    if not found:
+        return {"value": [], "source": "default"}
+    return {"value": preloads(value), "source": _source_of(layers, env_origin, PRELOAD_KEY, value)}
+
+
+def resolve(env, layers=None):
+    """What ``dask.config.get`` returns for each analytics key, and which layer supplied it.
+
+    Returns {dotted key: {"value", "source"}}; raises MalformedConfig when dask itself
+    could not import.
+    """
+    layers, env_origin, effective = layers or _layers(env)
     resolved = {}
     for dotted, _ in OFF_VALUES:
         found, value = get(effective, dotted)
@@ -321,13 +358,7 @@ def resolve(env):
         if not found:
             value = FALLBACK_DEFAULTS[dotted]
         else:
-            for name, config in reversed(layers):
-                here, layer_value = get(config, dotted)
-                if here and layer_value == value:
-                    source = name
-                    if name == "env":
-                        source = "env:" + _env_name(env_origin, dotted)
-                    break
+            source = _source_of(layers, env_origin, dotted, value)
         resolved[dotted] = {"value": value, "source": source}
     return resolved
 
@@ -413,7 +444,9 @@ class Coiled(Framework):
     # ------------------------------------------------------------ native state
     def native_state(self, env):
         try:
-            resolved = resolve(env)
+            layers = _layers(env)
+            resolved = resolve(env, layers)
+            preload = resolve_preload(env, layers)
         except MalformedConfig as exc:
             return {"mode": "unknown", "source": "file:" + exc.path,
                     "detail": "%s: every `import dask` fails until it is fixed" % exc, "traps": [],
@@ -432,8 +465,13 @@ class Coiled(Framework):
             source = resolved[permissive[0]]["source"]
             names = ", ".join("%s=%r" % (k, resolved[k]["value"]) for k in permissive)
             detail = "dask's config lets Coiled analytics through: %s" % names
+        if PRELOAD_MODULE in preload["value"]:
+            # A config-driven opt-in: every scheduler installs the analytics plugin.
+            mode, source = "on", preload["source"]
+            detail = ("%s lists %s (%s): every scheduler downloads and installs Coiled's analytics "
+                      "plugin, with no register() call" % (PRELOAD_KEY, PRELOAD_MODULE, source))
         return {"mode": mode, "source": source, "detail": detail, "traps": _traps(env, resolved),
-                "keys": resolved}
+                "keys": resolved, "preload": preload}
 
     # ------------------------------------------------------------------- apply
     def apply(self, env, decision, repair=False):
@@ -458,6 +496,7 @@ class Coiled(Framework):
                     yamlfile.write_checked(path, data, expect=_says_off)
                     result["changed"].append(path)
         if decision.mode != "on":
+            self._remove_preload(env, result)
             after = self.native_state(env)
             if after["mode"] != "off":
                 result["notes"].append("%s is written, but dask still resolves analytics on (%s): a "
@@ -467,6 +506,32 @@ class Coiled(Framework):
                 result["notes"].append("Coiled-managed clusters receive your whole local dask config, "
                                        "these keys included")
         return result
+
+    def _remove_preload(self, env, result):
+        """Take coiled.analytics out of the scheduler preloads, in the file that lists it
+        (keeping every other key, preload and comment), or say exactly what to change."""
+        try:
+            preload = resolve_preload(env)
+        except Exception:
+            return
+        if PRELOAD_MODULE not in preload["value"]:
+            return
+        source = preload["source"]
+        if not source.startswith("file:"):
+            result["notes"].append("%s lists %s in %s: remove it there (usagectl doesn't change "
+                                   "your environment)" % (PRELOAD_KEY, PRELOAD_MODULE, source[4:] or source))
+            return
+        path = source[5:]
+        try:
+            _drop_preload_from_file(env, path)
+        except (OSError, MalformedConfig, ValueError) as exc:
+            result["notes"].append("%s lists %s in %s, which usagectl could not change (%s): remove "
+                                   "it by hand" % (PRELOAD_KEY, PRELOAD_MODULE, path,
+                                                   getattr(exc, "strerror", None) or type(exc).__name__))
+            return
+        result["changed"].append(path)
+        result["notes"].append("removed %s from %s in %s (the rest of the file is as it was)"
+                               % (PRELOAD_MODULE, PRELOAD_KEY, path))
 
     # --------------------------------------------------------------- env vars
     def env_vars(self, decision):
@@ -506,6 +571,8 @@ class Coiled(Framework):
         values = probe.get("values")
         if values is None:
             return None
+        if PRELOAD_MODULE in preloads(probe.get("preload")):
+            return "on"
         return "off" if all(_is_off(k, v) for k, v in values.items()) else "on"
 
     def hook_file(self):
@@ -516,6 +583,37 @@ class Coiled(Framework):
         from usagectl.frameworks.coiled import identifiers
 
         identifiers.gather(env, found)
+
+
+def _drop_preload_from_file(env, path):
+    """Remove coiled.analytics from distributed.scheduler.preload in a dask config file."""
+    from usagectl.core import fsutil, yamlfile
+
+    with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
+        data = fsutil.read_settings_file(path, "YAML")
+        if data is None:
+            return
+        if path.lower().endswith(".json"):
+            import json
+
+            doc = json.loads(data)
+        else:
+            doc, indent = yamlfile.load_mapping(data, path)
+        node = doc
+        for key in PRELOAD_KEY.split(".")[:-1]:
+            node = node[canonical_name(key, node)]
+        key = canonical_name(PRELOAD_KEY.split(".")[-1], node)
+        value = node[key]
+        if isinstance(value, str):
+            node[key] = []
+        else:
+            for item in [v for v in value if v == PRELOAD_MODULE]:
+                value.remove(item)
+        if path.lower().endswith(".json"):
+            fsutil.atomic_write(path, json.dumps(doc, indent=2).encode("utf-8") + b"\n", new_mode=0o644)
+        else:
+            yamlfile.write_checked(path, yamlfile.dump(doc, indent),
+                                   expect=lambda parsed: PRELOAD_MODULE not in preloads(get(parsed, PRELOAD_KEY)[1]))
 
 
 def _python_literal(value):

@@ -28,9 +28,11 @@ def probe():
     try:
         dask.config.refresh()
         values = {key: dask.config.get(key, None) for key in VERIFY_KEYS}
+        preload = dask.config.get("distributed.scheduler.preload", [])
     except Exception as exc:
         return {"installed": True, "error": "%s: %s" % (type(exc).__name__, exc)}
-    return {"installed": True, "values": values}
+    return {"installed": True, "values": values,
+            "preload": preload if isinstance(preload, (list, str)) else repr(preload)}
 
 
 def preview_probe(*keys):
