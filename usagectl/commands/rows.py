@@ -103,6 +103,18 @@ def add_native_truth(env, row, hook, decision=None, installed=None):
             row["mode"], row["title"], native.get("detail") or native.get("source"))
         if row["hook"]:
             row["drift_reason"] += " (the runtime hook still enforces %s in this Python)" % row["mode"]
+    if decision is not None:
+        from usagectl.records import running
+
+        sending, unknown = running.against(env, adapter, decision)
+        row["running"] = [running.as_dict(p) for p in sending + unknown]
+        if sending:
+            # Settings that say off don't reach a process that decided at start.
+            row["drift"] = True
+            reason = "consent says %s but %s still reporting: %s; restart with %s" % (
+                row["mode"], "these keep" if len(sending) > 1 else "this keeps",
+                "; ".join(running.describe(p) for p in sending), sending[0].get("restart"))
+            row["drift_reason"] = reason if not row.get("drift_reason") else row["drift_reason"] + "; " + reason
 
 
 def warn_native(report, rows):
@@ -115,7 +127,9 @@ def warn_native(report, rows):
                                             trap.get("problem")))
         if row.get("drift"):
             source = (row.get("native") or {}).get("source") or ""
-            if source.startswith("env:"):
+            if any(p.get("reporting") for p in row.get("running") or []):
+                fix = "a running process keeps its decision until it is restarted"
+            elif source.startswith("env:"):
                 fix = "unset %s, or use the values from `usagectl env`" % source[4:]
             elif row.get("source") == consent.SOURCE_DO_NOT_TRACK:
                 # sync writes only the persistent choice, so it would change nothing here.

@@ -55,6 +55,14 @@ def apply_all(env, report, names=None, repair=False):
                         exc.filename)
             if report.exit_code == ExitCode.OK:
                 report.exit_code = error.exit_code
+        from usagectl.records import running
+
+        sending, _unknown = running.against(env, adapter, decision)
+        for process in sending:
+            report.warn("%s: %s keeps reporting until it is restarted: it decided when it started; "
+                        "restart it with %s" % (adapter.name, running.describe(process),
+                                                process.get("restart")))
+        result["still_running"] = [running.as_dict(p) for p in sending]
         if adapter.hook_imports:
             from usagectl.hook.state import hook_state
 

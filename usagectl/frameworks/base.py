@@ -127,6 +127,15 @@ class Framework:
         """
         return []
 
+    def running(self, env: Environment) -> list[dict[str, Any]] | None:
+        """Processes of this framework running now that decided at start and keep that
+        decision: [{"pid", "started", "what", "reporting": True/False/None, "restart"}].
+
+        Empty when none run; None when usagectl can't tell (an unknown, not a "none").
+        Only frameworks whose processes outlive a change of settings implement it.
+        """
+        return []
+
     # -----------------------------------------------------------------------
     # Records (show-last, verify, request-deletion)
 

@@ -101,6 +101,7 @@ def check_framework(env, adapter, decision, probes, since=None):
     checks.append(_check_traps(adapter, native))
     checks.append(_check_payloads(env, adapter, decision, since))
     checks.extend(_check_side_channels(env, adapter, intent))
+    checks.append(_check_running(env, adapter, decision))
     hook = _check_hook(env, adapter, probes)
     if hook is not None:
         checks.append(hook)
@@ -218,6 +219,25 @@ def _check_payloads(env, adapter, decision, not_before=None):
     if pings:
         summary += "; %d disabled ping(s) seen (see side channels)" % len(pings)
     return Check(adapter.name, "payloads-after-opt-out", PASS, summary)
+
+
+def _check_running(env, adapter, decision):
+    """A process that decided at start (a Ray head) and still reports fails opt-out."""
+    if decision.mode not in NOT_SENDING or not registry.has(adapter, "running"):
+        return None
+    from usagectl.records import running
+
+    sending, unknown = running.against(env, adapter, decision)
+    if sending:
+        return Check(adapter.name, "running", FAIL,
+                     "%d running %s still reporting although consent is %s"
+                     % (len(sending), "process is" if len(sending) == 1 else "processes are", decision.mode),
+                     [running.describe(p) for p in sending], "restart with %s" % sending[0].get("restart"))
+    if unknown:
+        return Check(adapter.name, "running", WARN, "can't tell whether running %s processes report"
+                     % adapter.title, [p.get("why") or running.describe(p) for p in unknown],
+                     "restart them after an opt-out to be sure")
+    return Check(adapter.name, "running", PASS, "no running %s process reports" % adapter.title)
 
 
 def _check_side_channels(env, adapter, intent):

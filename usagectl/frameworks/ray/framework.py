@@ -217,6 +217,19 @@ class Ray(Framework):
             "only_when_on": True,
         }]
 
+    # ------------------------------------------------------------- running
+    def running(self, env):
+        from usagectl.frameworks.ray import running
+
+        found = running.heads()
+        if found is None:
+            return None
+        return [{"pid": h["pid"], "started": h["started"], "reporting": h["reporting"],
+                 "what": "Ray head (dashboard pid %d%s)" % (h["pid"], ", session %s" % h["session_dir"]
+                                                            if h["session_dir"] else ""),
+                 "restart": "`ray stop` and `ray start --head` again (it decided when it started)"}
+                for h in found]
+
     # ------------------------------------------------------------- records
     def scan_records(self, env, limit, since, trust, paths):
         from usagectl.frameworks.ray import records
