@@ -544,3 +544,31 @@ def test_ray_start_dashboard_is_watched_and_its_disabled_ping_blocked(env, cli, 
     assert body["schema_version"] and body["session_id"] is None  # the disabled ping: all else null
     assert report.failed_consent(consent_decisions(env, ["ray"])) == [attempt]
     assert any(p["argv0"].endswith("dashboard.py") for p in report.processes)
+
+
+def test_endpoints_the_frameworks_own_settings_name_are_watched(env, cli, isolated_home, monkeypatch):
+    from usagectl.core.environment import Environment
+
+    monkeypatch.setenv("RAY_USAGE_STATS_REPORT_URL", "http://127.0.0.1:8999/")
+    dask_dir = isolated_home / ".config" / "dask"
+    dask_dir.mkdir(parents=True, exist_ok=True)
+    (dask_dir / "coiled-server.yaml").write_text("coiled:\n  server: https://coiled.example.org\n")
+    found, warnings = endpoints.collect(Environment())
+    assert warnings == []
+    by_host = {(e.host, e.port): e for e in found}
+    assert by_host[("127.0.0.1", 8999)].framework == "ray"
+    assert by_host[("127.0.0.1", 8999)].source == "env:RAY_USAGE_STATS_REPORT_URL"
+    assert by_host[("coiled.example.org", None)].framework == "coiled"
+    assert by_host[("coiled.example.org", None)].source == "file:%s" % (dask_dir / "coiled-server.yaml")
+
+
+def test_a_post_to_a_configured_report_url_is_blocked_and_fails_verify(cli, monkeypatch):
+    monkeypatch.setenv("RAY_USAGE_STATS_REPORT_URL", "http://127.0.0.1:8999/")
+    assert cli("disable").exit_code == 0
+    code = ("import urllib.request\n"
+            "try:\n    urllib.request.urlopen('http://127.0.0.1:8999/', data=b'{\"report\": 1}', timeout=5)\n"
+            "except Exception as exc:\n    print(type(exc).__name__)\n")
+    result = cli("verify", "--run", "--json", "--", sys.executable, "-c", code)
+    assert result.exit_code == 5, result
+    attempts = result.json()["data"]["run"]["frameworks"]["ray"]["attempts"]
+    assert attempts and all((a["host"], a["port"]) == ("127.0.0.1", 8999) for a in attempts)

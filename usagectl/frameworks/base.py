@@ -40,7 +40,8 @@ class Framework:
     own_default_note: str = ""
     #: True when the framework has telemetry levels (Parsl's 1-3) that a level cap limits.
     has_levels: bool = False
-    #: Hosts the framework sends telemetry to by default; verify --run blocks them.
+    #: Hosts the framework sends telemetry to by default; verify --run blocks them (and
+    #: whatever ``configured_endpoints`` says the settings point it at instead).
     endpoints: tuple[str, ...] = ()
     #: The Python package to look for, or the program on PATH (for `installed_here`).
     python_package: str | None = None
@@ -111,6 +112,11 @@ class Framework:
         For CI jobs and containers where the consent file isn't shared. Empty when the
         framework has no such variable or the decision is "unset".
         """
+        return []
+
+    def configured_endpoints(self, env: Environment) -> list[tuple[str, str]]:
+        """Where the framework's own settings send telemetry instead of (or besides) its
+        defaults, resolved as the framework resolves them: [(URL or host[:port], source)]."""
         return []
 
     def side_channels(self, env: Environment) -> list[dict[str, Any]]:

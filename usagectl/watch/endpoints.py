@@ -156,11 +156,55 @@ def _line(path, table, key):
         return None
 
 
+def host_and_port(target):
+    """(host, port) of a URL or ``host[:port]``; the URL's port only when it names one."""
+    from urllib.parse import urlsplit
+
+    if "://" in target:
+        parts = urlsplit(target)
+        port = parts.port  # raises ValueError on a bad one
+        if not parts.hostname:
+            raise ValueError("no host in %r" % target)
+        return parse_entry(parts.hostname if port is None else
+                           ("[%s]:%d" % (parts.hostname, port) if ":" in parts.hostname
+                            else "%s:%d" % (parts.hostname, port)))
+    return parse_entry(target)
+
+
+def from_framework_settings(env, adapters=None):
+    """Endpoints the frameworks' own settings point them at (RAY_USAGE_STATS_REPORT_URL,
+    coiled.server, ...), resolved the way each framework resolves them."""
+    if adapters is None:
+        from usagectl import frameworks
+
+        adapters = frameworks.all()
+    found, warnings = [], []
+    for adapter in adapters:
+        try:
+            configured = adapter.configured_endpoints(env)
+        except Exception as exc:  # one framework's odd settings must not hide the others
+            warnings.append("%s: can't read where its settings send (%s)" % (adapter.name, type(exc).__name__))
+            continue
+        for target, source in configured:
+            try:
+                host, port = host_and_port(target)
+            except ValueError as exc:
+                warnings.append("%s: %s = %r is not a URL or host (%s); not watched" % (
+                    adapter.name, source, target, exc))
+                continue
+            found.append(Endpoint(host, port, adapter.name, source))
+    return found, warnings
+
+
 def collect(env, adapters=None):
-    """(endpoints, warnings): every adapter's endpoints, then the user's, without duplicates."""
+    """(endpoints, warnings): every framework's default endpoints, those its own settings
+    point it at, then the user's [verify] ones, without duplicates."""
     found, warnings = from_adapters(adapters)
+    from_settings, more = from_framework_settings(env, adapters)
+    warnings.extend(more)
     configured, more = from_consent(env)
     warnings.extend(more)
+    configured = from_settings + configured
     seen = {(e.host, e.port) for e in found}
     for endpoint in configured:
         if (endpoint.host, endpoint.port) not in seen:

@@ -362,6 +362,11 @@ class Bacalhau(Framework):
                       "value": value, "key": "InstanceID"})
         return found
 
+    def configured_endpoints(self, env):
+        # The update checker's URL (pkg/version); analytics endpoints are compiled in.
+        url = env.environ.get("BACALHAU_UPDATE_CHECKER_ENDPOINT")
+        return [(url, "env:BACALHAU_UPDATE_CHECKER_ENDPOINT")] if url else []
+
     # ------------------------------------------------------------- preview
     def preview(self, env, decision, native, level=None):
         from usagectl.frameworks.bacalhau import preview

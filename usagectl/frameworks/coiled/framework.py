@@ -557,6 +557,17 @@ class Coiled(Framework):
                             "secrets in dask config files you don't mean to send",
         }]
 
+    def configured_endpoints(self, env):
+        # coiled.server: where the client, the analytics preload and the plugin talk to.
+        try:
+            layers, env_origin, effective = _layers(env)
+        except Exception:
+            return []
+        found, value = get(effective, "coiled.server")
+        if not found or not isinstance(value, str) or not value:
+            return []
+        return [(value, _source_of(layers, env_origin, "coiled.server", value))]
+
     # ------------------------------------------------------------- preview
     def preview(self, env, decision, native, level=None):
         from usagectl.frameworks.coiled import preview

@@ -217,6 +217,11 @@ class Ray(Framework):
             "only_when_on": True,
         }]
 
+    def configured_endpoints(self, env):
+        # usage_lib._usage_stats_report_url(): the variable, else the default.
+        url = env.environ.get("RAY_USAGE_STATS_REPORT_URL")
+        return [(url, "env:RAY_USAGE_STATS_REPORT_URL")] if url else []
+
     # ------------------------------------------------------------- running
     def running(self, env):
         from usagectl.frameworks.ray import running
