@@ -22,16 +22,19 @@ TIMED_OUT = 124
                    "telemetry attempts are blocked before any packet leaves, and reported.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="With --run: stop the command (and its children) after SECONDS.")
+@click.option("--allow-unknown", is_flag=True,
+              help="Exit 0 even when a check could not tell (still shown as unknown, never as ok).")
 @json_option
 @reporting("verify", render.verify)
-def verify_command(env, report, frameworks, python, since, run_command, timeout):
+def verify_command(env, report, frameworks, python, since, run_command, timeout, allow_unknown):
     """Check that every framework really honours the consent file.
 
     Compares the consent with each framework's own settings (as usagectl models them
     and as the framework's own code answers in the target Python), looks for payloads
     recorded after an opt-out, for environment values a framework would misread, for
     side channels a switch does not stop, and for a missing runtime hook. Exits 5
-    when any check fails, so CI jobs can gate on it.
+    when any check fails, and 7 when none failed but one could not tell (a file it
+    can't read): unknown is never ok, unless --allow-unknown. CI jobs can gate on it.
 
     With --run (usagectl verify --run -- COMMAND [ARGS...]) it runs COMMAND instead,
     blocking and recording every DNS lookup, connect or send toward a known telemetry
@@ -59,10 +62,12 @@ def verify_command(env, report, frameworks, python, since, run_command, timeout)
         python = resolve_python(python)
         probe(python)
     result = verify(parse_names(frameworks) or None, python=python, env=env,
-                    since=parse_since(since, env.now()) if since else None)
+                    since=parse_since(since, env.now()) if since else None, allow_unknown=allow_unknown)
     report.data = result.as_dict()
-    if not result.ok:
+    if result.failures():
         report.exit_code = ExitCode.VERIFY_FAILED
+    elif not result.ok:
+        report.exit_code = ExitCode.VERIFY_UNKNOWN
 
 
 def _run(env, report, argv, timeout):

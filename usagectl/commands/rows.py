@@ -119,6 +119,11 @@ def add_native_truth(env, row, hook, decision=None, installed=None):
 
 def warn_native(report, rows):
     for row in rows:
+        native = row.get("native") or {}
+        if row["mode"] in ("off", "local") and native.get("mode") == "unknown" and row.get("enforced") is None:
+            # Unknown is never shown as ok: say it, with what couldn't be read.
+            report.warn("%s: UNKNOWN: usagectl can't tell whether %s honours %s: %s"
+                        % (row["framework"], row["title"], row["mode"], native.get("detail")))
         if row.get("enforced") is False:
             report.warn("%s: NOT ENFORCED: %s; run `%s`" % (row["framework"], row["not_enforced_reason"],
                                                              row["fix"]))

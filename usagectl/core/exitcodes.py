@@ -17,5 +17,8 @@ class ExitCode(enum.IntEnum):
     VERIFY_FAILED = 5
     #: A framework's own settings file is damaged and was left alone (pass --repair).
     FRAMEWORK_FILE_DAMAGED = 6
+    #: `usagectl verify` could not tell whether opt-out holds (a check is unknown) and
+    #: --allow-unknown was not given.
+    VERIFY_UNKNOWN = 7
     #: Interrupted with Ctrl-C (128 + SIGINT).
     INTERRUPTED = 130

@@ -196,7 +196,7 @@ def history(env, report):
     env.stdout.write(plain_table(["WHEN", "ENTRY", "CHANGE", "COMMAND"], rows, width=terminal_width(env)))
 
 
-_STATUS_WORD = {"pass": "ok", "fail": "FAIL", "warn": "warn", "skip": "skip"}
+_STATUS_WORD = {"pass": "ok", "fail": "FAIL", "unknown": "UNKNOWN", "warn": "warn", "skip": "skip"}
 
 
 def verify(env, report):
@@ -210,7 +210,7 @@ def verify(env, report):
         table.add_column(column, overflow="fold")
     for check in data["checks"]:
         lines = [check["summary"]] + ["  " + e for e in check["evidence"]]
-        if check["fix"] and check["status"] in ("fail", "warn"):
+        if check["fix"] and check["status"] in ("fail", "unknown", "warn"):
             lines.append("  fix: " + check["fix"])
         table.add_row(safe_text(check["framework"]), safe_text(check["check"]),
                       _STATUS_WORD.get(check["status"], check["status"]),
@@ -218,8 +218,9 @@ def verify(env, report):
     console = output.console(env)
     console.print(table)
     counts = data["counts"]
-    console.print("%d failed, %d warnings, %d passed, %d skipped (checked with %s)" % (
-        counts["fail"], counts["warn"], counts["pass"], counts["skip"], safe_text(data["python"])))
+    console.print("%d failed, %d unknown, %d warnings, %d passed, %d skipped (checked with %s)" % (
+        counts["fail"], counts.get("unknown", 0), counts["warn"], counts["pass"], counts["skip"],
+        safe_text(data["python"])))
 
 
 def verify_run(env, report):

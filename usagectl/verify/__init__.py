@@ -4,7 +4,9 @@
     result = verify(["parsl"])           # in a framework's own test suite
     assert result.ok, result.failures()
 
-Every check yields pass, fail, warn or skip with its evidence. The intent comes from
+Every check yields pass, fail, unknown, warn or skip with its evidence. A verdict is
+known-good (pass), known-bad (fail) or unknown: what usagectl could not read or ask is
+unknown, never pass, and fails verify unless the caller allows it (--allow-unknown). The intent comes from
 the consent file (and the environment, as the framework's own process would see it);
 the framework's effective state is computed twice, by usagectl's model and by the
 framework's own code in the target Python, and a disagreement is itself a failure.
@@ -18,7 +20,8 @@ from usagectl import consent
 from usagectl import frameworks as registry
 from usagectl.core.environment import Environment
 
-PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
+PASS, FAIL, WARN, SKIP, UNKNOWN = "pass", "fail", "warn", "skip", "unknown"
+STATUSES = (PASS, FAIL, UNKNOWN, WARN, SKIP)
 PROBE_TIMEOUT_S = 120
 NOT_SENDING = ("off", "local")
 
@@ -43,27 +46,32 @@ class Check:
 
 
 class VerifyResult:
-    def __init__(self, checks, python):
+    def __init__(self, checks, python, allow_unknown=False):
         self.checks = checks
         self.python = python
+        self.allow_unknown = allow_unknown
 
     @property
     def ok(self):
-        return not self.failures()
+        """Known to hold: nothing failed, and nothing is unknown unless that is allowed."""
+        return not self.failures() and (self.allow_unknown or not self.unknowns())
 
     def failures(self):
         return [c for c in self.checks if c.status == FAIL]
+
+    def unknowns(self):
+        return [c for c in self.checks if c.status == UNKNOWN]
 
     def warnings(self):
         return [c for c in self.checks if c.status == WARN]
 
     def as_dict(self):
-        return {"ok": self.ok, "python": self.python,
-                "counts": {s: sum(c.status == s for c in self.checks) for s in (PASS, FAIL, WARN, SKIP)},
+        return {"ok": self.ok, "python": self.python, "allow_unknown": self.allow_unknown,
+                "counts": {s: sum(c.status == s for c in self.checks) for s in STATUSES},
                 "checks": [c.as_dict() for c in self.checks]}
 
 
-def verify(frameworks=None, python=None, env=None, since=None):
+def verify(frameworks=None, python=None, env=None, since=None, allow_unknown=False):
     """Run every check for ``frameworks`` (default: all with adapters). Never sends anything.
 
     ``since`` (an aware datetime) ignores payloads recorded before it, e.g. before a fix.
@@ -89,7 +97,7 @@ def verify(frameworks=None, python=None, env=None, since=None):
                                 "check beyond the consent file (intent: %s)" % (name, decision.mode)))
             continue
         checks.extend(check_framework(env, adapter, decision, probes, since))
-    return VerifyResult(checks, python)
+    return VerifyResult(checks, python, allow_unknown)
 
 
 def check_framework(env, adapter, decision, probes, since=None):
@@ -127,6 +135,11 @@ def _check_model(adapter, intent, native):
     if intent == "unset":
         return Check(adapter.name, "settings", PASS, "no choice recorded; %s's own default applies"
                      % adapter.title, evidence)
+    if intent in NOT_SENDING and native.get("mode") not in ("off", "local") and not native.get("effective"):
+        # A file usagectl can't read, a value it can't model: never counted as honouring off.
+        return Check(adapter.name, "settings", UNKNOWN, "can't tell whether %s's own settings honour %s: %s"
+                     % (adapter.title, intent, native.get("detail")), evidence,
+                     "fix what the evidence names, then verify again")
     return Check(adapter.name, "settings", PASS, "%s's own settings honour %s" % (adapter.title, intent),
                  evidence)
 
@@ -143,7 +156,7 @@ def _check_own_code(adapter, intent, native, probes):
     unaided = probes.get("unaided", {}).get("frameworks", {}).get(name)
     hooked = probes.get("hooked", {}).get("frameworks", {}).get(name)
     if probes.get("error"):
-        return [Check(name, "own-code", WARN, "could not ask %s itself: %s" % (adapter.title, probes["error"]))]
+        return [Check(name, "own-code", UNKNOWN, "could not ask %s itself: %s" % (adapter.title, probes["error"]))]
     if not unaided or not unaided.get("installed"):
         return [Check(name, "own-code", SKIP, "%s is not installed in %s" % (adapter.title, probes.get("python")))]
     if unaided.get("error"):
@@ -193,7 +206,7 @@ def _check_payloads(env, adapter, decision, not_before=None):
 
         found, _skipped = collect.collect(env, [adapter.name], limit=50, since=since)
     except Exception as exc:
-        return Check(adapter.name, "payloads-after-opt-out", WARN, "could not read local records: %s" % exc)
+        return Check(adapter.name, "payloads-after-opt-out", UNKNOWN, "could not read local records: %s" % exc)
     entry = found.get(adapter.name) or {}
     payloads = list(entry.get("payloads", []))
     if not payloads and collect.keeps_no_record(adapter.name):
@@ -234,7 +247,7 @@ def _check_running(env, adapter, decision):
                      % (len(sending), "process is" if len(sending) == 1 else "processes are", decision.mode),
                      [running.describe(p) for p in sending], "restart with %s" % sending[0].get("restart"))
     if unknown:
-        return Check(adapter.name, "running", WARN, "can't tell whether running %s processes report"
+        return Check(adapter.name, "running", UNKNOWN, "can't tell whether running %s processes report"
                      % adapter.title, [p.get("why") or running.describe(p) for p in unknown],
                      "restart them after an opt-out to be sure")
     return Check(adapter.name, "running", PASS, "no running %s process reports" % adapter.title)
