@@ -562,9 +562,23 @@ def test_rays_disabled_ping_is_recorded_and_verify_names_it(hooked, cli, sink):
     assert entry["outcome"] == "disabled-ping" and len(sink.bodies) == 1
     payload = json.loads(sink.bodies[0])
     assert payload["session_id"] is None and payload["schema_version"]
+    assert entry["delivery"] == "delivered" and entry["destination"] == sink.url
     check = {c["check"]: c for c in cli("verify", "ray", "--json").json()["data"]["checks"]}
+    # It reached the server after the opt-out: that is a failure, named with where it went.
+    assert check["disabled-ping"]["status"] == "fail" and sink.url in check["disabled-ping"]["summary"]
     assert check["payloads-after-opt-out"]["status"] == "pass"
-    assert "1 disabled ping(s) seen" in check["payloads-after-opt-out"]["summary"]
+
+
+@pytest.mark.frameworks
+def test_a_disabled_ping_that_never_left_keeps_its_label_and_passes(hooked, cli):
+    cli("disable", "ray")
+    proc = run_py(hooked, RAY_REPORT, "http://127.0.0.1:9/", "ping", check=False)
+    assert proc.returncode != 0  # Ray's own function raised: connection refused
+    [entry] = ledger_entries()
+    assert entry["outcome"] == "disabled-ping" and "ConnectionError" in entry["reason"]
+    check = {c["check"]: c for c in cli("verify", "ray", "--json").json()["data"]["checks"]}
+    assert check["disabled-ping"]["status"] == "pass"
+    assert check["payloads-after-opt-out"]["status"] == "pass"
 
 
 @pytest.mark.frameworks

@@ -31,9 +31,10 @@ def payload_from_entry(entry, path, line):
         status = None
     if delivery not in deliveries.STATES:
         # Older lines say only sent/failed: what the outcome and the error text prove.
-        if entry["outcome"] in (model.SENT, model.DISABLED_PING):
+        if entry["outcome"] == model.SENT or (entry["outcome"] == model.DISABLED_PING
+                                              and not entry.get("reason")):
             delivery = deliveries.DELIVERED
-        elif entry["outcome"] == model.FAILED:
+        elif entry["outcome"] in (model.FAILED, model.DISABLED_PING):
             delivery, status, _url = deliveries.classify_http_error(entry.get("reason"))
         else:
             delivery = deliveries.UNKNOWN

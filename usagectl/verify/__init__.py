@@ -107,7 +107,7 @@ def check_framework(env, adapter, decision, probes, since=None):
     checks = [_check_model(adapter, intent, native)]
     checks.extend(_check_own_code(adapter, intent, native, probes))
     checks.append(_check_traps(adapter, native))
-    checks.append(_check_payloads(env, adapter, decision, since))
+    checks.extend(_check_payloads(env, adapter, decision, since))
     checks.extend(_check_side_channels(env, adapter, intent))
     checks.append(_check_running(env, adapter, decision))
     hook = _check_hook(env, adapter, probes)
@@ -194,10 +194,42 @@ def _check_traps(adapter, native):
                  "set them from `usagectl env`, or unset them")
 
 
+def _evidence(p):
+    return "%s %s, %s -> %s (%s%s)" % (consent._iso(p.when), p.outcome, p.delivery, p.destination,
+                                       p.source_file or p.origin,
+                                       "" if p.source_line is None else " line %d" % p.source_line)
+
+
+def _check_pings(adapter, pings, decision):
+    """A "disabled ping" (Ray's, sent even with usage stats off) judged by what happened to
+    it: delivered after the opt-out fails; stopped before it left passes; else unknown."""
+    if not pings:
+        return []
+    delivered = [p for p in pings if p.delivery == "delivered"]
+    unknown = [p for p in pings if p.delivery == "unknown"]
+    fix = ("no %s setting stops it: point its report URL at an address that drops it, or block "
+           "the host; `usagectl show-last %s` shows where it went" % (adapter.title, adapter.name))
+    if delivered:
+        return [Check(adapter.name, "disabled-ping", FAIL, "%d disabled ping(s) reached %s after consent "
+                      "became %s" % (len(delivered), ", ".join(sorted({str(p.destination) for p in delivered})),
+                                     decision.mode), [_evidence(p) for p in delivered], fix)]
+    if unknown:
+        return [Check(adapter.name, "disabled-ping", UNKNOWN, "%d disabled ping(s) after consent became %s; "
+                      "whether they arrived is not known" % (len(unknown), decision.mode),
+                      [_evidence(p) for p in unknown], fix)]
+    return [Check(adapter.name, "disabled-ping", PASS, "%d disabled ping(s) after consent became %s, none "
+                  "delivered" % (len(pings), decision.mode), [_evidence(p) for p in pings])]
+
+
 def _check_payloads(env, adapter, decision, not_before=None):
+    """-> [Check]: payloads recorded after the opt-out, and disabled pings apart."""
+    return _payload_checks(env, adapter, decision, not_before)
+
+
+def _payload_checks(env, adapter, decision, not_before=None):
     if decision.mode not in NOT_SENDING:
-        return Check(adapter.name, "payloads-after-opt-out", SKIP, "consent is %s: nothing to prove"
-                     % decision.mode)
+        return [Check(adapter.name, "payloads-after-opt-out", SKIP, "consent is %s: nothing to prove"
+                      % decision.mode)]
     since = decision.since
     if not_before is not None and (since is None or not_before > since):
         since = not_before
@@ -206,32 +238,30 @@ def _check_payloads(env, adapter, decision, not_before=None):
 
         found, _skipped = collect.collect(env, [adapter.name], limit=50, since=since)
     except Exception as exc:
-        return Check(adapter.name, "payloads-after-opt-out", UNKNOWN, "could not read local records: %s" % exc)
+        return [Check(adapter.name, "payloads-after-opt-out", UNKNOWN, "could not read local records: %s" % exc)]
     entry = found.get(adapter.name) or {}
     payloads = list(entry.get("payloads", []))
     if not payloads and collect.keeps_no_record(adapter.name):
-        return Check(adapter.name, "payloads-after-opt-out", SKIP,
-                     "%s keeps no local record of what it sends: nothing to prove from records"
-                     % adapter.title, entry.get("notes", [])[1:])
+        return [Check(adapter.name, "payloads-after-opt-out", SKIP,
+                      "%s keeps no local record of what it sends: nothing to prove from records"
+                      % adapter.title, entry.get("notes", [])[1:])]
     violating = [p for p in payloads if since is None or (p.when is not None and p.when >= since)]
-    pings = [p for p in violating if p.outcome == "disabled-ping"]
-    violating = [p for p in violating if p.outcome != "disabled-ping"]
+    pings = [p for p in violating if p.kind == "disabled-ping" or p.outcome == "disabled-ping"]
+    violating = [p for p in violating if p not in pings]
+    ping_checks = _check_pings(adapter, pings, decision)
     if violating:
-        evidence = ["%s %s -> %s (%s%s)" % (consent._iso(p.when), p.outcome, p.destination,
-                                             p.source_file or p.origin,
-                                             "" if p.source_line is None else " line %d" % p.source_line)
-                    for p in violating]
-        return Check(adapter.name, "payloads-after-opt-out", FAIL,
+        evidence = [_evidence(p) for p in violating]
+        return ping_checks + [Check(adapter.name, "payloads-after-opt-out", FAIL,
                      "%d payload(s) recorded after consent became %s" % (len(violating), decision.mode),
                      evidence, "find the sender with `usagectl show-last %s`, close it (`usagectl sync`, "
                      "`usagectl hook install`), consider `usagectl request-deletion %s`, then verify "
-                     "again with --since set to after the fix" % (adapter.name, adapter.name))
+                     "again with --since set to after the fix" % (adapter.name, adapter.name))]
     summary = "no payload recorded after consent became %s" % decision.mode
     if since is not None:
         summary += " (%s)" % consent._iso(since)
     if pings:
-        summary += "; %d disabled ping(s) seen (see side channels)" % len(pings)
-    return Check(adapter.name, "payloads-after-opt-out", PASS, summary)
+        summary += "; disabled pings are judged apart (see disabled-ping)"
+    return ping_checks + [Check(adapter.name, "payloads-after-opt-out", PASS, summary)]
 
 
 def _check_running(env, adapter, decision):

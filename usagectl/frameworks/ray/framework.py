@@ -205,10 +205,13 @@ class Ray(Framework):
         return [{
             "name": "disabled-ping",
             "detail": "each `ray start --head` with usage stats off still POSTs one report to "
-                      "usage-stats.ray.io with every field null except schema_version, source and "
-                      "collect_timestamp_ms, and leaves no local record",
-            "how_to_close": "block usage-stats.ray.io (or point RAY_USAGE_STATS_REPORT_URL at a local "
-                            "sink); no Ray setting stops it",
+                      "RAY_USAGE_STATS_REPORT_URL (%s) with every field null except schema_version, "
+                      "source and collect_timestamp_ms; Ray keeps no record of it (the usagectl "
+                      "runtime hook records it in the sent ledger)"
+                      % (env.environ.get("RAY_USAGE_STATS_REPORT_URL") or "by default https://usage-stats.ray.io/"),
+            "how_to_close": "point RAY_USAGE_STATS_REPORT_URL at an address that drops it (e.g. a "
+                            "closed local port) for the shells and services that start heads, or "
+                            "block usage-stats.ray.io; no Ray setting stops it",
         }, {
             "name": "cloud-metadata-probe",
             "detail": "with usage stats on, the head probes cloud metadata endpoints "

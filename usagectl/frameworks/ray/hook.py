@@ -54,7 +54,10 @@ def patch_usage_lib(rt, module):
             # requests' HTTPError carries the response: the server got the body.
             status = getattr(getattr(exc, "response", None), "status_code", None)
             delivery = "delivered" if isinstance(status, int) else None
-            rt.record("ray", url, body, "failed", "%s: %s" % (type(exc).__name__, exc), identifiers,
+            # A ping stays a ping when it fails: its label says what it was, delivery what
+            # happened to it (unknown here is classified from the reason when read back).
+            rt.record("ray", url, body, "disabled-ping" if ping else "failed",
+                      "%s: %s" % (type(exc).__name__, exc), identifiers,
                       delivery=delivery, http_status=status if delivery else None)
             raise
         rt.record("ray", url, body, "disabled-ping" if ping else "sent", None, identifiers,
