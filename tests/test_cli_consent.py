@@ -1,5 +1,6 @@
 """The core commands as a user runs them: enable/disable/local/status/history."""
 
+import json
 import os
 import stat
 
@@ -291,3 +292,21 @@ def test_an_entry_spelled_in_another_case_is_updated_not_duplicated(cli, consent
     text = consent_file.read_text()
     assert text.lower().count("[frameworks.ray]") == 1 and "[frameworks.RAY]" in text
     assert rows(cli("status", "--json"))["ray"]["mode"] == "off"
+
+
+def test_reset_removes_entries_back_to_unset_and_keeps_the_rest(cli, consent_file):
+    assert cli("disable").exit_code == 0
+    assert cli("enable", "parsl", "--level", "2").exit_code == 0
+    consent_file.write_text("# my note\n" + consent_file.read_text())
+    result = cli("reset", "parsl", "--json")
+    assert result.exit_code == 0, result
+    assert [(c["entry"], c["to"]) for c in result.json()["data"]["changes"]] == [("parsl", "unset")]
+    assert rows(cli("status", "--json"))["parsl"]["source"] == "consent:default"   # the default decides now
+    assert "# my note" in consent_file.read_text()
+    assert cli("reset").exit_code == 0
+    assert {r["mode"] for r in rows(cli("status", "--json")).values()} == {"unset"}
+    history = cli("history", "--json").json()["data"]
+    assert "unset" in json.dumps(history)
+    # Nothing to remove is no change, and a typo is still refused.
+    assert cli("reset", "parsl", "--json").json()["data"]["changes"] == []
+    assert cli("reset", "prsl").exit_code == 2

@@ -15,6 +15,7 @@ COMMANDS = {
     "enable": "usagectl.cli.modes:enable",
     "disable": "usagectl.cli.modes:disable",
     "local": "usagectl.cli.modes:local",
+    "reset": "usagectl.cli.modes:reset",
     "sync": "usagectl.cli.sync:sync_command",
     "env": "usagectl.cli.env:env_command",
     "show-last": "usagectl.cli.show_last:show_last",

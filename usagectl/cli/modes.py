@@ -65,3 +65,21 @@ def local(env, report, frameworks, level, repair, consent_only):
     """Collect locally only: nothing is ever sent (all frameworks, or the ones named)."""
     modes.set_mode(env, report, frameworks, "local", level=level, repair=repair,
                    apply=not consent_only)
+
+
+@click.command("reset")
+@framework_argument()
+@repair_option
+@json_option
+@reporting("reset", _render)
+def reset(env, report, frameworks, repair):
+    """Remove entries from the consent file: back to "no choice recorded".
+
+    With no FRAMEWORK this removes the default entry; a framework's own entry, where
+    there is one, still decides for it. The frameworks' own settings files keep what
+    usagectl last wrote into them (reset writes nothing there): change them with
+    `usagectl enable`/`disable`, or with the framework's own commands.
+    """
+    modes.set_mode(env, report, frameworks, None, repair=repair, apply=False)
+    report.note("The frameworks' own settings keep what usagectl last wrote there; `usagectl "
+                "status` shows what each will do now.")

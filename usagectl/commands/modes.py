@@ -54,8 +54,8 @@ def _exceeds(ceiling, mode, level):
 
 def check_policy(policy, targets, mode, level):
     """Refuse a choice looser than the system policy allows."""
-    if mode == "off":
-        return  # stricter is always allowed
+    if mode in ("off", None):
+        return  # stricter is always allowed; removing an entry leaves the ceiling in force
     if policy.problem:
         raise ConsentDamaged("the policy file can't be trusted (%s), so only `usagectl disable` is "
                              "possible" % policy.problem,
@@ -85,7 +85,7 @@ def set_mode(env, report, raw_names, mode, level=None, repair=False, apply=True)
     policy = env.read_policy()
     check_policy(policy, targets, mode, level)
     for name in names:
-        if registry.get(name) is None:
+        if registry.get(name) is None and mode is not None:
             close = _close_match(name)
             hint = " Did you mean %r?" % close if close else ""
             report.warn("usagectl has no adapter for %r: the choice is recorded for frameworks "
@@ -100,7 +100,10 @@ def set_mode(env, report, raw_names, mode, level=None, repair=False, apply=True)
     shown = names or rows.shown_names(snapshot)
     effective = [rows.status_row(snapshot, name) for name in shown]
     for row in effective:
-        if row["mode"] in consent.MODES and consent.rank(row["mode"]) < consent.rank(mode):
+        if mode is None:
+            if row["mode"] != "unset":
+                report.note("%s is now %s: %s." % (row["framework"], row["mode"], row["reason"]))
+        elif row["mode"] in consent.MODES and consent.rank(row["mode"]) < consent.rank(mode):
             report.note("%s stays %s: %s (the most restrictive choice wins)."
                         % (row["framework"], row["mode"], row["reason"]))
     # Carry the decision into the frameworks' own settings, so each honours it even

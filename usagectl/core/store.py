@@ -87,7 +87,8 @@ def _entry_table(doc, framework):
 
 def set_modes(consent_path, history_path, targets, mode, level, command, repair=False, now=None,
               settings_path=None):
-    """Set ``mode`` (and ``level``) on each target entry (None = the default entry).
+    """Set ``mode`` (and ``level``) on each target entry (None = the default entry);
+    ``mode`` None removes the entry (`usagectl reset`: back to "no choice recorded").
 
     Returns a WriteResult. Entries already in that state are left alone (their
     ``changed`` time keeps meaning "since when"). Raises ConsentDamaged when the
@@ -173,7 +174,27 @@ def _read_existing(path):
                              path=path)
 
 
+def _remove(doc, target):
+    """Remove an entry (None: the default entry) -> Change, or None when there was none."""
+    if target is DEFAULT_ENTRY:
+        container, keys = doc, ["default"] if "default" in doc else []
+    else:
+        container = doc.get("frameworks")
+        keys = [k for k in (container.keys() if container is not None else ())
+                if consent.normalize_name(k) == target]
+    if not keys:
+        return None
+    table = container[keys[0]]
+    old_mode = str(table["mode"]) if table.get("mode") is not None else None
+    old_level = int(table["level"]) if table.get("level") is not None else None
+    for key in keys:
+        del container[key]
+    return Change(target, old_mode, old_level, "unset", None)
+
+
 def _apply(doc, target, mode, level, now):
+    if mode is None:
+        return _remove(doc, target)
     table = _entry_table(doc, target)
     old_mode = table.get("mode")
     old_level = table.get("level")
