@@ -603,3 +603,23 @@ def test_parsl_hand_over_is_recorded_with_its_outcome(hooked, cli, tmp_path):
     failed = "Usage tracking failed" in log
     assert entry["outcome"] == ("failed" if failed else "logged-not-known-sent")
     assert entry["identifiers"]["correlator"] in log
+
+
+@pytest.mark.frameworks
+@pytest.mark.netns
+def test_a_hooked_workflow_is_found_from_any_directory(hooked, cli, tmp_path, monkeypatch):
+    """The hook notes each run_dir when Parsl starts; show-last and request-deletion then
+    find the workflow's log from wherever they run, with no [search] setting."""
+    assert cli("enable", "parsl", "--level", "1").exit_code == 0
+    log = parsl_log(hooked, tmp_path / "project" / "runinfo")
+    assert "Usage tracking start message" in log
+    elsewhere = tmp_path / "somewhere-else"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    # Only the log is left to find: the sent ledger's copy of the same message goes.
+    os.unlink(os.path.join(os.environ["USAGECTL_STATE_DIR"], "sent.jsonl"))
+    shown = cli("show-last", "parsl", "-n", "5", "--json").json()["data"]["frameworks"][0]["payloads"]
+    logged = [p for p in shown if p["origin"] == "parsl.log"]
+    assert logged and logged[0]["source"]["file"].startswith(str(tmp_path / "project" / "runinfo"))
+    ids = json.dumps(cli("request-deletion", "parsl", "--list-ids", "--json").json()["data"])
+    assert "correlator" in ids

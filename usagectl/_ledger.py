@@ -156,3 +156,53 @@ def decode_entry(raw):
     if entry.get("outcome") not in OUTCOMES:
         return None
     return entry
+
+
+# ---------------------------------------------------------------------------
+# Places: where a framework keeps its own records (Parsl's run dirs), noted by the
+# runtime hook when the framework starts, so show-last, verify and request-deletion
+# find them wherever the workflow ran. One JSON line each, appended like the ledger.
+
+PLACES_FILE_NAME = "places.jsonl"
+
+
+def places_path(environ=None):
+    return os.path.join(_paths.user_state_dir(environ), PLACES_FILE_NAME)
+
+
+def record_place(framework, kind, path, environ=None):
+    """Note that ``framework`` keeps ``kind`` records at ``path``. Never raises."""
+    try:
+        stamp = datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+        line = json.dumps({"v": 1, "time": stamp, "framework": str(framework), "kind": str(kind),
+                           "path": os.path.abspath(str(path)), "pid": os.getpid()},
+                          ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        _append_locked(places_path(environ), line + b"\n")
+        return True
+    except Exception:
+        return False
+
+
+def read_places(framework, kind, environ=None, limit=1000, budget=1 << 20):
+    """The newest ``limit`` distinct paths noted for ``framework``/``kind``, newest first.
+
+    Reads at most ``budget`` bytes from the end of the file: the places file only grows."""
+    try:
+        with open(places_path(environ), "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - budget))
+            data = handle.read(budget)
+    except OSError:
+        return []
+    found = []
+    for raw in reversed(data.split(b"\n")):
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue  # a partial first line, or damage: one bad line never hides the others
+        if (isinstance(entry, dict) and entry.get("framework") == framework and entry.get("kind") == kind
+                and isinstance(entry.get("path"), str) and entry["path"] not in found):
+            found.append(entry["path"])
+            if len(found) >= limit:
+                break
+    return found

@@ -261,6 +261,17 @@ def _copy_identity(wrapper, original):
     setattr(wrapper, MARK, True)
 
 
+def record_place(framework, kind, path):
+    """Note where a framework keeps its own records (usagectl._ledger.record_place)."""
+    try:
+        _consent_reader()  # makes the usagectl package importable, wherever it lives
+        from usagectl import _ledger
+
+        _ledger.record_place(framework, kind, path)
+    except Exception:
+        pass
+
+
 record = _record
 log = _log
 copy_identity = _copy_identity

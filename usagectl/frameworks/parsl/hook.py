@@ -13,6 +13,7 @@ UDP sender goes into usagectl's sent ledger.
 def patch_usage(rt, module):
     tracker = module.UsageTracker
     _patch_send(rt, tracker)
+    _patch_init(rt, tracker)
     original = tracker.check_tracking_level
     if getattr(original, rt.MARK, False):
         return
@@ -33,6 +34,23 @@ def patch_usage(rt, module):
     check_tracking_level.__wrapped__ = original
     setattr(check_tracking_level, rt.MARK, True)
     tracker.check_tracking_level = check_tracking_level
+
+
+def _patch_init(rt, tracker):
+    """Note each workflow's run_dir (its parsl.log), so usagectl finds logs wherever the
+    workflow ran: the DataFlowKernel makes run_dir before it makes its UsageTracker."""
+    original = tracker.__init__
+    if getattr(original, rt.MARK, False):
+        return
+
+    def __init__(self, dfk, *args, **kwargs):
+        original(self, dfk, *args, **kwargs)
+        run_dir = getattr(dfk, "run_dir", None)
+        if isinstance(run_dir, str) and run_dir:
+            rt.record_place("parsl", "run_dir", run_dir)
+
+    rt.copy_identity(__init__, original)
+    tracker.__init__ = __init__
 
 
 def _patch_send(rt, tracker):

@@ -214,8 +214,12 @@ def _numbered(lines):
 
 
 def search_paths(env, extra=()):
-    """Where to look for Parsl logs: ./runinfo, the settings' [search] globs, and --path."""
+    """Where to look for Parsl logs: ./runinfo, the run dirs the runtime hook noted when each
+    workflow started, the settings' [search] globs, and --path."""
+    from usagectl import _ledger
+
     paths = [os.path.join(os.getcwd(), "runinfo")]
+    paths.extend(_ledger.read_places(FRAMEWORK, "run_dir", env.environ))
     paths.extend(env.search_globs(FRAMEWORK))
     paths.extend(extra)
     return paths
