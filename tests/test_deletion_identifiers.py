@@ -124,3 +124,16 @@ def test_coiled_user_and_workspace_match_dask_and_never_the_token(tmp_path):
     human = run_cli("request-deletion", "--list-ids", "coiled", env=env)
     for text in (result.stdout, result.stderr, human.stdout, human.stderr):
         assert token not in text
+
+
+def test_path_is_searched_by_request_deletion_and_verify():
+    from clirun import run_in_process
+
+    runinfo = str(Path(__file__).resolve().parent / "fixtures" / "parsl" / "runinfo")
+    without = json.dumps(run_in_process("request-deletion", "parsl", "--list-ids", "--json").json()["data"])
+    assert "correlator" not in without
+    found = json.dumps(run_in_process("request-deletion", "parsl", "--list-ids", "--path", runinfo,
+                                      "--json").json()["data"])
+    assert "correlator" in found and runinfo in found
+    result = run_in_process("verify", "parsl", "--path", runinfo, "--json")
+    assert "checks" in result.json()["data"], result

@@ -45,3 +45,32 @@ def test_the_side_channel_names_the_configured_url(monkeypatch):
 
     (ping,) = [c for c in frameworks.get("ray").side_channels(Environment()) if c["name"] == "disabled-ping"]
     assert "http://127.0.0.1:8999/" in ping["detail"] and "usage-stats.ray.io/ with" not in ping["detail"]
+
+
+def test_a_named_blackhole_takes_the_ping_in_env_and_in_the_hook(settings_file, tmp_path):
+    """Never by default; where the user names one, `usagectl env` and the runtime hook
+    point Ray's report URL (which the disabled ping uses) at it while consent is off."""
+    import os
+    import subprocess
+    import sys
+
+    assert run_in_process("disable").exit_code == 0
+    assert "RAY_USAGE_STATS_REPORT_URL" not in run_in_process("env").stdout
+    settings_file.parent.mkdir(parents=True, exist_ok=True)
+    settings_file.write_text('[blackhole]\nray = "http://127.0.0.1:9/"\n')
+    assert "export RAY_USAGE_STATS_REPORT_URL=http://127.0.0.1:9/" in run_in_process("env").stdout
+    assert run_in_process("reset").exit_code == 0
+    assert run_in_process("enable", "ray").exit_code == 0
+    assert "RAY_USAGE_STATS_REPORT_URL" not in run_in_process("env").stdout   # on: left alone
+
+    # The hook's own action, as Ray's import would trigger it.
+    assert run_in_process("disable", "ray").exit_code == 0
+    code = ("import os, sys; sys.path.insert(0, %r)\n"
+            "from usagectl.hook import runtime\n"
+            "from usagectl.frameworks.ray import hook\n"
+            "hook.before_import(runtime)\n"
+            "print(os.environ.get('RAY_USAGE_STATS_REPORT_URL'), os.environ.get('RAY_USAGE_STATS_ENABLED'))"
+            % os.path.dirname(os.path.dirname(os.path.abspath(consent.__file__))))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ), check=True).stdout.split()
+    assert out == ["http://127.0.0.1:9/", "0"]

@@ -41,6 +41,20 @@ def _known_names(ctx, param, value):
     return value
 
 
+def _remember_paths(ctx, param, value):
+    if value and ctx.obj is not None:
+        ctx.obj.extra_paths.extend(value)
+    return value
+
+
+#: --path for every command that reads the frameworks' records (verify, request-deletion).
+path_option = click.option(
+    "--path", "extra_paths", multiple=True, type=click.Path(), metavar="P", expose_value=False,
+    callback=_remember_paths,
+    help="Also look here for the frameworks' records (a Ray temp or session dir, a Parsl "
+         "runinfo or run dir); may be given more than once.")
+
+
 def framework_argument(**kwargs):
     """The [FRAMEWORK]... argument, with --any-name beside it."""
     from usagectl.cli.completion import complete_framework

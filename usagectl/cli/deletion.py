@@ -2,7 +2,7 @@
 
 import click
 
-from usagectl.cli._common import framework_argument, json_option, reporting
+from usagectl.cli._common import framework_argument, json_option, path_option, reporting
 from usagectl.core.errors import BadInput
 from usagectl.core.sanitize import safe_text
 
@@ -123,6 +123,7 @@ def _confirm(question, env=None):
 @click.option("--yes", "-y", is_flag=True, help="Send without asking (for scripts).")
 @click.option("--dry-run", is_flag=True, help="Only show the messages; record and send nothing.")
 @click.option("--again", is_flag=True, help="Make a new request even for identifiers already sent.")
+@path_option
 @json_option
 @reporting("request-deletion", _render)
 def request_deletion(env, report, frameworks, list_ids, show_status, via, output_dir, yes, dry_run, again):

@@ -41,10 +41,16 @@ def env_command(env, report, shell):
             report.warn_problem(problem, "treating every framework as off")
     frameworks = []
     all_off = True
+    settings = env.read_settings()
+    blackholes = settings.table("blackhole") if not settings.problem else None
     for adapter in registry.all():
         decision = sync.persistent_decision(env, adapter.name, consent_snapshot, policy_snapshot)
         all_off = all_off and decision.mode == "off"
         variables = [list(pair) for pair in adapter.env_vars(decision)]
+        blackhole = (blackholes or {}).get(adapter.name) if isinstance(blackholes, dict) else None
+        if decision.mode in ("off", "local") and isinstance(blackhole, str) and blackhole:
+            # Only where the user named one (settings.toml [blackhole]): never by default.
+            variables.extend(list(pair) for pair in adapter.blackhole_env(blackhole))
         if decision.mode == "unset":
             note = "no choice recorded; nothing to set"
         elif not variables and decision.mode == "on":

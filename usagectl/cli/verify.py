@@ -2,7 +2,7 @@
 
 import click
 
-from usagectl.cli._common import framework_argument, json_option, parse_since, reporting
+from usagectl.cli._common import framework_argument, json_option, parse_since, path_option, reporting
 from usagectl.core.errors import BadInput
 from usagectl.core.exitcodes import ExitCode
 from usagectl.output import views as render
@@ -24,6 +24,7 @@ TIMED_OUT = 124
               help="With --run: stop the command (and its children) after SECONDS.")
 @click.option("--allow-unknown", is_flag=True,
               help="Exit 0 even when a check could not tell (still shown as unknown, never as ok).")
+@path_option
 @json_option
 @reporting("verify", render.verify)
 def verify_command(env, report, frameworks, python, since, run_command, timeout, allow_unknown):

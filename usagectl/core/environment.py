@@ -40,6 +40,9 @@ class Environment:
         self.stderr = stderr or sys.stderr
         self.argv = list(sys.argv[1:] if argv is None else argv)
         self._now = now
+        #: Places given with --path on this command line: searched for every framework's
+        #: records, as the settings' [search] globs are.
+        self.extra_paths = []
 
     # Locations -----------------------------------------------------------
     @property
@@ -118,13 +121,13 @@ class Environment:
         """
         import glob
 
+        paths = list(self.extra_paths)
         try:
             patterns = (self.read_settings().table("search") or {}).get(framework) or []
         except Exception:
-            return []
+            return paths
         if isinstance(patterns, str):
             patterns = [patterns]
-        paths = []
         for pattern in patterns:
             if isinstance(pattern, str):
                 paths.extend(sorted(glob.glob(self.expand(pattern)))[:1000])

@@ -119,6 +119,12 @@ class Framework:
         defaults, resolved as the framework resolves them: [(URL or host[:port], source)]."""
         return []
 
+    def blackhole_env(self, url: str) -> list[tuple[str, str]]:
+        """The variables that send what no switch stops (Ray's disabled ping) to ``url``
+        instead: a blackhole the user names in settings.toml ``[blackhole]``. Empty when the
+        framework has no such variable."""
+        return []
+
     def side_channels(self, env: Environment) -> list[dict[str, Any]]:
         """Traffic the framework's telemetry switch does not stop.
 

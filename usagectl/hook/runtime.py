@@ -261,6 +261,23 @@ def _copy_identity(wrapper, original):
     setattr(wrapper, MARK, True)
 
 
+def setting(table, key):
+    """A value from usagectl's settings.toml (``[table] key``), or None. Never raises; read
+    only when a framework that needs it is imported."""
+    try:
+        _consent_reader()
+        import tomllib
+
+        from usagectl import _paths
+
+        with open(_paths.settings_path(), "rb") as handle:
+            data = tomllib.loads(handle.read(1 << 20).decode("utf-8"))
+        section = data.get(table)
+        return section.get(key) if isinstance(section, dict) else None
+    except Exception:
+        return None
+
+
 def record_place(framework, kind, path):
     """Note where a framework keeps its own records (usagectl._ledger.record_place)."""
     try:

@@ -220,6 +220,10 @@ class Ray(Framework):
             "only_when_on": True,
         }]
 
+    def blackhole_env(self, url):
+        # The disabled ping goes to the report URL like every report: point it elsewhere.
+        return [("RAY_USAGE_STATS_REPORT_URL", url)]
+
     def configured_endpoints(self, env):
         # usage_lib._usage_stats_report_url(): the variable, else the default.
         url = env.environ.get("RAY_USAGE_STATS_REPORT_URL")

@@ -21,6 +21,11 @@ def before_import(rt):
     if decision.mode in rt.NOT_SENDING:
         # Overrides a user's "1" too: the consent file outranks the framework's switch.
         os.environ[ENV_VAR] = "0"
+        # The disabled ping is sent whatever the switch says; a blackhole the user named
+        # in settings.toml [blackhole] takes it instead (never set by default).
+        blackhole = rt.setting("blackhole", "ray")
+        if isinstance(blackhole, str) and blackhole:
+            os.environ["RAY_USAGE_STATS_REPORT_URL"] = blackhole
 
 
 def patch_usage_lib(rt, module):

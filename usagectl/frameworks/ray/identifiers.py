@@ -14,7 +14,8 @@ _RAYLET_LINE = re.compile(r"Setting cluster ID to: (" + _RAY_ID + r")\b")
 def gather(env, found):
     from usagectl.frameworks.ray import records as ray_sessions
 
-    sessions = ray_sessions.list_sessions(ray_sessions.candidate_roots(env.environ))
+    sessions = ray_sessions.list_sessions(ray_sessions.candidate_roots(env.environ,
+                                                                       env.search_globs("ray")))
     for session in sessions[:MAX_FILES]:
         payload, skipped = ray_sessions.read_session(session, env.environ)
         add_problem(found, skipped)
