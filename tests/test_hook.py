@@ -623,3 +623,10 @@ def test_a_hooked_workflow_is_found_from_any_directory(hooked, cli, tmp_path, mo
     assert logged and logged[0]["source"]["file"].startswith(str(tmp_path / "project" / "runinfo"))
     ids = json.dumps(cli("request-deletion", "parsl", "--list-ids", "--json").json()["data"])
     assert "correlator" in ids
+    # And verify, judging that log against an opt-out dated before the run, finds it too.
+    consent_file = os.path.join(os.environ["USAGECTL_CONFIG_DIR"], "consent.toml")
+    with open(consent_file, "w") as handle:
+        handle.write('schema = 1\n[default]\nmode = "off"\nchanged = 2020-01-01T00:00:00Z\n')
+    checks = {c["check"]: c for c in cli("verify", "parsl", "--json").json()["data"]["checks"]}
+    assert checks["payloads-after-opt-out"]["status"] == "fail"
+    assert str(tmp_path / "project" / "runinfo") in json.dumps(checks["payloads-after-opt-out"]["evidence"])

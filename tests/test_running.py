@@ -52,3 +52,32 @@ def test_a_head_started_before_the_opt_out_is_named_until_it_stops(tmp_path):
     (after,) = json.loads((out / "status_after.json").read_text())["data"]["frameworks"]
     assert after["drift"] is False and after["running"] == []
     assert (out / "verify_after.rc").read_text().strip() == "0", (out / "verify_after.json").read_text()
+
+
+def test_a_running_bacalhau_serve_is_judged_by_when_it_read_its_config(isolated_home):
+    """A process called `bacalhau ... serve` (a stand-in: this machine has no Bacalhau
+    binary) that started after usagectl wrote DisableAnalytics: true read that file, so
+    it honours off; once the file changes under it, whether it does is unknown."""
+    import time
+
+    from clirun import run_in_process
+
+    assert run_in_process("disable").exit_code == 0
+    time.sleep(1.1)   # /proc start times have a 10 ms tick; file times 1 s on some filesystems
+    stand_in = subprocess.Popen(["bacalhau", "-c", "import time; time.sleep(60)", "serve"],
+                                executable=sys.executable)
+    try:
+        time.sleep(0.5)
+        checks = {c["check"]: c for c in run_in_process("verify", "bacalhau", "--json").json()["data"]["checks"]}
+        assert checks["running"]["status"] == "pass"
+        time.sleep(1.1)
+        config = isolated_home / ".bacalhau" / "config.yaml"
+        config.write_text(config.read_text() + "# edited after it started\n")
+        result = run_in_process("verify", "bacalhau", "--json")
+        checks = {c["check"]: c for c in result.json()["data"]["checks"]}
+        assert checks["running"]["status"] == "unknown", checks["running"]
+        assert "pid %d" % stand_in.pid in json.dumps(checks["running"]["evidence"])
+        assert result.exit_code == 7
+    finally:
+        stand_in.kill()
+        stand_in.wait()

@@ -362,6 +362,9 @@ class Bacalhau(Framework):
                       "value": value, "key": "InstanceID"})
         return found
 
+    def running(self, env):
+        return running_serves(env)
+
     def configured_endpoints(self, env):
         # The update checker's URL (pkg/version); analytics endpoints are compiled in.
         url = env.environ.get("BACALHAU_UPDATE_CHECKER_ENDPOINT")
@@ -465,3 +468,42 @@ def _says(parsed, disable):
 
 
 FRAMEWORK = Bacalhau()
+
+
+def _is_serve(argv):
+    return bool(argv) and os.path.basename(os.fsdecode(argv[0])) == "bacalhau" and b"serve" in argv[1:]
+
+
+def running_serves(env):
+    """`bacalhau serve` processes of this user: each read DisableAnalytics when it started.
+
+    Whether one honours an opt-out made later is known only when it started after the
+    config file it read was last written (then it read the current file); otherwise it
+    is unknown, and said so.
+    """
+    from usagectl.core import procs
+
+    found = procs.processes(_is_serve)
+    if found is None:
+        return None
+    path = config_path(env)
+    try:
+        written = os.stat(path).st_mtime
+    except OSError:
+        written = None
+    out = []
+    for pid, _argv in found:
+        when = procs.started(pid)
+        doc, _problem = _read_config(path, env.environ)
+        disabled = None
+        if doc is not None:
+            ok, value, _keys = _lookup(doc, KEY_DISABLE)
+            disabled = value if ok and isinstance(value, bool) else None
+        if when is not None and written is not None and when.timestamp() > written and disabled is not None:
+            reporting = not disabled
+        else:
+            reporting = None
+        out.append({"pid": pid, "started": when, "reporting": reporting,
+                    "what": "bacalhau serve (pid %d)" % pid,
+                    "restart": "restarting `bacalhau serve` (it read its config when it started)"})
+    return out

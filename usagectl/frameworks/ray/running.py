@@ -12,38 +12,14 @@ enabled." or "Usage reporting is disabled.". Linux only: elsewhere the answer is
 
 from __future__ import annotations
 
-import datetime
 import os
+
+from usagectl.core import procs
 
 _DASHBOARD = b"dashboard/dashboard.py"
 _ENABLED = b"Usage reporting is enabled."
 _DISABLED = b"Usage reporting is disabled."
 _LOG_HEAD = 1 << 20
-
-
-def _boot_time():
-    try:
-        with open("/proc/stat", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"btime "):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def _started(pid, boot):
-    """When the process started (aware UTC datetime), from /proc/PID/stat."""
-    try:
-        with open("/proc/%s/stat" % pid, "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-        ticks = int(fields[19])  # field 22 of stat(5): starttime, in clock ticks since boot
-        hz = os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-    if boot is None:
-        return None
-    return datetime.datetime.fromtimestamp(boot + ticks / hz, datetime.timezone.utc).replace(microsecond=0)
 
 
 def _decision(session_dir):
@@ -62,31 +38,21 @@ def _decision(session_dir):
     return None
 
 
+def _is_dashboard(argv):
+    return any(arg.endswith(_DASHBOARD) for arg in argv[:4])
+
+
 def heads(proc="/proc"):
     """[{"pid", "started", "session_dir", "reporting"}] for this user's running Ray heads,
     or None when processes can't be listed here (not Linux)."""
-    try:
-        entries = os.listdir(proc)
-    except OSError:
+    found = procs.processes(_is_dashboard, proc)
+    if found is None:
         return None
-    uid = os.getuid()
-    boot = _boot_time()
-    found = []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        base = os.path.join(proc, entry)
-        try:
-            if os.stat(base).st_uid != uid:
-                continue  # other users' processes are theirs to judge
-            with open(os.path.join(base, "cmdline"), "rb") as handle:
-                argv = handle.read().split(b"\0")
-        except OSError:
-            continue
-        if not any(arg.endswith(_DASHBOARD) for arg in argv[:4]):
-            continue
+    boot = procs.boot_time()
+    out = []
+    for pid, argv in found:
         session = next((a.split(b"=", 1)[1] for a in argv if a.startswith(b"--session-dir=")), b"")
         session_dir = os.fsdecode(session) or None
-        found.append({"pid": int(entry), "started": _started(entry, boot), "session_dir": session_dir,
-                      "reporting": _decision(session_dir)})
-    return sorted(found, key=lambda h: h["pid"])
+        out.append({"pid": pid, "started": procs.started(pid, boot), "session_dir": session_dir,
+                    "reporting": _decision(session_dir)})
+    return sorted(out, key=lambda h: h["pid"])

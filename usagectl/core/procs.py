@@ -1,0 +1,60 @@
+"""This user's running processes, read from /proc: framework-neutral helpers.
+
+Linux only; elsewhere ``processes`` answers None ("can't tell"), never "none running".
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+
+
+def boot_time():
+    try:
+        with open("/proc/stat", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"btime "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def started(pid, boot=None):
+    """When the process started (aware UTC datetime), from /proc/PID/stat."""
+    boot = boot if boot is not None else boot_time()
+    try:
+        with open("/proc/%s/stat" % pid, "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        ticks = int(fields[19])  # field 22 of stat(5): starttime, in clock ticks since boot
+        hz = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    if boot is None:
+        return None
+    return datetime.datetime.fromtimestamp(boot + ticks / hz, datetime.timezone.utc).replace(microsecond=0)
+
+
+def processes(match, proc="/proc"):
+    """[(pid, argv)] of this user's processes whose argv ``match(argv)`` accepts, or None
+    when processes can't be listed here (not Linux). Other users' processes are theirs."""
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return None
+    uid = os.getuid()
+    found = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        base = os.path.join(proc, entry)
+        try:
+            if os.stat(base).st_uid != uid:
+                continue
+            with open(os.path.join(base, "cmdline"), "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if match(argv):
+            found.append((int(entry), argv))
+    return found
