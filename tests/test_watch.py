@@ -151,20 +151,14 @@ def test_a_malformed_configured_endpoint_is_refused_with_file_and_line(env, sett
     assert "line 4" in caught.value.message and "[verify] endpoints" in caught.value.message
 
 
-def test_an_unreadable_consent_file_is_a_warning_not_a_silent_gap(env, consent_file):
-    consent_file.parent.mkdir(parents=True, exist_ok=True)
-    consent_file.write_text("schema = 1\n[verify\n")
+@pytest.mark.parametrize("which, text", [("consent", "schema = 1\n[verify\n"), ("settings", "[verify\n")])
+def test_an_unreadable_consent_or_settings_file_is_a_warning_not_a_silent_gap(env, which, text):
+    damaged = Path(env.consent_path if which == "consent" else env.settings_path)
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    damaged.write_text(text)
     found, warnings = endpoints.collect(env)
     assert {e.framework for e in found} == {"ray", "parsl", "bacalhau", "coiled"}
-    assert len(warnings) == 1 and "not watched" in warnings[0] and str(consent_file) in warnings[0]
-
-
-def test_an_unreadable_settings_file_is_a_warning_too(env, settings_file):
-    settings_file.parent.mkdir(parents=True, exist_ok=True)
-    settings_file.write_text("[verify\n")
-    found, warnings = endpoints.collect(env)
-    assert {e.framework for e in found} == {"ray", "parsl", "bacalhau", "coiled"}
-    assert len(warnings) == 1 and "not watched" in warnings[0] and str(settings_file) in warnings[0]
+    assert len(warnings) == 1 and "not watched" in warnings[0] and str(damaged) in warnings[0]
 
 
 def test_matching_covers_subdomains_case_trailing_dots_and_ports():

@@ -119,6 +119,13 @@ def read_settings_file(path, kind):
         raise FrameworkFileDamaged("can't read %s (%s)" % (path, exc.strerror or exc), path=path)
 
 
+def keep_damaged_copy(path, data, when, notes):
+    """Before --repair rewrites a damaged settings file: keep it byte for byte, and say so."""
+    backup = backup_copy(path, data, when)
+    notes.append("%s was damaged; a byte-identical copy was kept at %s" % (path, backup))
+    return backup
+
+
 def backup_copy(path, data, when, why="damaged"):
     """Keep a byte-identical copy of a file next to it; returns the backup's path.
 

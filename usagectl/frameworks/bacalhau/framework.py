@@ -269,9 +269,7 @@ class Bacalhau(Framework):
                 except FrameworkFileDamaged:
                     if not repair:
                         raise
-                    backup = fsutil.backup_copy(path, data, env.now())
-                    result["notes"].append("%s was damaged; a byte-identical copy was kept at %s"
-                                           % (path, backup))
+                    fsutil.keep_damaged_copy(path, data, env.now(), result["notes"])
                     doc = yamlfile.new_mapping()
                     doc.yaml_set_start_comment(HEADER)
                     data = None

@@ -178,9 +178,7 @@ class Ray(Framework):
                 except FrameworkFileDamaged:
                     if not repair:
                         raise
-                    backup = fsutil.backup_copy(path, data, env.now())
-                    result["notes"].append("%s was damaged; a byte-identical copy was kept at %s"
-                                           % (path, backup))
+                    fsutil.keep_damaged_copy(path, data, env.now(), result["notes"])
                     config = {}
             if data is None or config.get(KEY) is not want:
                 config[KEY] = want  # updates in place: other keys keep their order and values
