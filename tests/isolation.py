@@ -1,7 +1,8 @@
 """The one way tests start a framework: inside its own network, PID and mount namespaces.
 
-`unshare --net` alone shares the host's PID namespace, so a `ray stop --force` (or any
-pkill) in a test would signal every Ray process on the machine, other users' too.
+A network namespace alone (without a PID namespace) shares the host's processes, so a
+`ray stop --force` (or any pkill) in a test would signal every Ray process on the
+machine, other users' too.
 With ``--pid --fork --mount-proc`` the command is PID 1 of a namespace of its own: it
 sees only the processes it started, and when it ends every process left in the
 namespace is killed with it. The network namespace has nothing but loopback, so no

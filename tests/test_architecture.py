@@ -180,7 +180,7 @@ TESTS = pathlib.Path(__file__).resolve().parent
 
 
 def test_every_namespace_a_test_makes_has_its_own_pids():
-    """`unshare --net` alone shares the host's PID namespace: a `ray stop` there would
+    """A network namespace alone shares the host's processes: a `ray stop` there would
     signal other people's processes. Every namespace the tests (and their fixture
     scripts and docs) make must be a PID namespace too."""
     import re
