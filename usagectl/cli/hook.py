@@ -37,8 +37,8 @@ def _lines(env, lines):
 def _missing_frameworks_note(report, data):
     frameworks = data.get("frameworks") or {}
     if frameworks and not any(frameworks.values()):
-        report.note("None of ray, parsl, coiled is installed for %s: install the hook where "
-                    "they are, with --python PATH." % data["python"])
+        report.note("None of %s is installed for %s: install the hook where they are, with "
+                    "--python PATH." % (", ".join(frameworks), data["python"]))
 
 
 def _old_python_warning(report, data):
