@@ -15,7 +15,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "usagectl"
 #: output sits just under cli, so nothing but the command line can print.
 LAYERS = (
     ("reader", ("usagectl", "usagectl.consent", "usagectl._paths", "usagectl._minitoml",
-                "usagectl._ledger")),
+                "usagectl._ledger", "usagectl._files")),
     ("core", ("usagectl.core",)),
     ("frameworks", ("usagectl.frameworks",)),
     ("engines", ("usagectl.records", "usagectl.preview", "usagectl.verify", "usagectl.watch",

@@ -40,9 +40,9 @@ def test_consent_reader_loads_only_stdlib(consent_file, with_file):
     result = _loaded()
     assert _non_stdlib(result["new"]) == []
     ours = sorted(m for m in result["new"] if m.split(".")[0] == "usagectl")
-    expected = ["usagectl", "usagectl._paths", "usagectl.consent"]
+    expected = ["usagectl", "usagectl._files", "usagectl._paths", "usagectl.consent"]
     if with_file:
-        expected.insert(1, "usagectl._minitoml")
+        expected.insert(2, "usagectl._minitoml")
     assert ours == expected
     assert result["mode"] == ("off" if with_file else "unset")
     # The usual file needs neither tomllib nor re (they cost more than Python's start).

@@ -217,13 +217,22 @@ def _line_of(text, table, key=None):
     return header_line
 
 
+#: A consent or policy file is a few hundred bytes; anything far larger is not one, and
+#: is refused (fail closed, fast) instead of parsed.
+MAX_FILE_BYTES = 1 << 20
+
+
 def _read_bytes(path):
-    """(bytes or None, Problem or None). A missing file is (None, None)."""
+    """(bytes or None, Problem or None). A missing file is (None, None). Never blocks:
+    a FIFO (or socket, device, directory) in the file's place is a Problem, not a read."""
+    from usagectl import _files
+
     try:
-        with open(path, "rb") as handle:
-            return handle.read(), None
+        return _files.read_regular(path, MAX_FILE_BYTES), None
     except (FileNotFoundError, NotADirectoryError):
         return None, None
+    except (_files.NotRegular, _files.TooLarge) as exc:
+        return None, Problem(path, exc.strerror.replace(path + " is ", "it is ", 1))
     except OSError as exc:
         return None, Problem(path, "cannot read it (%s)" % (exc.strerror or exc))
 

@@ -100,21 +100,26 @@ def write_new_file(path, data, mode=PRIVATE_FILE_MODE):
     fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
+#: Frameworks' settings files are small; a larger one is not read (nor rewritten).
+SETTINGS_FILE_LIMIT = 16 << 20
+
+
 def read_settings_file(path, kind):
     """A settings file's bytes, or None when it does not exist.
 
     Raises FrameworkFileDamaged (one line, naming the file) when it exists but can't be
     read: such a file must never be treated as absent and overwritten.
     """
+    from usagectl import _files
     from usagectl.core.errors import FrameworkFileDamaged
 
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        # Never blocks: a FIFO in a settings file's place is refused, not waited on.
+        return _files.read_regular(path, SETTINGS_FILE_LIMIT)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except IsADirectoryError:
-        raise FrameworkFileDamaged("%s is a directory, not a %s file" % (path, kind), path=path)
+    except (_files.NotRegular, IsADirectoryError):
+        raise FrameworkFileDamaged("%s is not a regular %s file" % (path, kind), path=path)
     except OSError as exc:
         raise FrameworkFileDamaged("can't read %s (%s)" % (path, exc.strerror or exc), path=path)
 

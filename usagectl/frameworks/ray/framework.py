@@ -39,6 +39,14 @@ def _read_config_value(path):
     (value is whatever ``config.get("usage_stats")`` returns, None included). Opened in
     text mode with the default encoding, exactly as Ray does.
     """
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode) and not stat.S_ISDIR(os.stat(path).st_mode):
+            # A FIFO (or device) here: Ray's open() would wait for a writer; we never do.
+            return "blocked", None, "not a regular file: Ray blocks reading it when it starts"
+    except OSError:
+        pass
     try:
         with open(path) as handle:
             config = json.load(handle)
@@ -137,7 +145,9 @@ class Ray(Framework):
             state["traps"] = traps
             return state
 
-        if status == "missing":
+        if status == "blocked":
+            state = _state("unknown", file_source, "%s is %s" % (path, reason))
+        elif status == "missing":
             state = _state("on", "default", "no %s: Ray's default applies (usage stats on)" % path)
         elif status == "ignored":
             state = _state("on", "default", "Ray ignores %s because it is %s, so its default applies "
