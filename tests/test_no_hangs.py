@@ -52,3 +52,25 @@ def test_a_huge_consent_file_is_refused_fast(consent_file):
     result = run_in_process("status", "--json")
     assert result.exit_code == 4
     assert any("more than" in w["message"] for w in result.json()["warnings"])
+
+
+@pytest.mark.parametrize("name", ["settings.toml", "written.json", "places.jsonl"])
+def test_the_files_usagectl_keeps_for_itself_never_block_either(env, isolated_home, name):
+    """settings.toml (read by show-last, deletion, verify --run and the hook), written.json
+    (read by every status) and places.jsonl (read for Parsl's logs): a FIFO is skipped."""
+    from pathlib import Path
+
+    assert run_in_process("disable").exit_code == 0
+    directory = Path(env.settings_path).parent if name == "settings.toml" else Path(env.state_dir)
+    target = directory / name
+    if target.exists():
+        target.unlink()
+    fifo(target)
+    for argv in (["status", "--json"], ["show-last", "parsl", "--json"], ["env"]):
+        result = run_in_process(*argv)
+        assert result.exit_code in (0, 4), (argv, result)
+    # The hook's settings read, as Ray's import would trigger it.
+    code = ("from usagectl.hook import runtime\nprint(runtime.setting('blackhole', 'ray'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20,
+                          env=dict(os.environ))
+    assert proc.stdout.strip() == "None", proc

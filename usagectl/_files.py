@@ -19,12 +19,22 @@ class TooLarge(OSError):
     """The file is larger than the caller allows: never read whole."""
 
 
-def read_regular(path, limit):
-    """The bytes of the regular file at ``path`` (at most ``limit``).
+def open_regular(path):
+    """A binary file object for the regular file at ``path``, opened without blocking.
 
-    Raises FileNotFoundError / NotADirectoryError when it is absent, NotRegular,
-    TooLarge, or another OSError when it can't be read.
+    Raises FileNotFoundError / NotADirectoryError when it is absent, NotRegular, or
+    another OSError when it can't be opened. For readers that seek (files read from
+    their end); ``read_regular`` reads a whole small file.
     """
+    fd = _open_fd(path)
+    try:
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_fd(path):
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags)
     try:
@@ -32,6 +42,21 @@ def read_regular(path, limit):
         if not stat.S_ISREG(info.st_mode):
             kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, socket or device)"
             raise NotRegular(0, "%s is %s" % (path, kind), path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path, limit):
+    """The bytes of the regular file at ``path`` (at most ``limit``).
+
+    Raises FileNotFoundError / NotADirectoryError when it is absent, NotRegular,
+    TooLarge, or another OSError when it can't be read.
+    """
+    fd = _open_fd(path)
+    try:
+        info = os.fstat(fd)
         if info.st_size > limit:
             raise TooLarge(0, "%s is %d bytes, more than the %d this file may hold" % (path, info.st_size, limit),
                            path)

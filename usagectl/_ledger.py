@@ -187,8 +187,10 @@ def read_places(framework, kind, environ=None, limit=1000, budget=1 << 20):
     """The newest ``limit`` distinct paths noted for ``framework``/``kind``, newest first.
 
     Reads at most ``budget`` bytes from the end of the file: the places file only grows."""
+    from usagectl import _files
+
     try:
-        with open(places_path(environ), "rb") as handle:
+        with _files.open_regular(places_path(environ)) as handle:
             size = os.fstat(handle.fileno()).st_size
             handle.seek(max(0, size - budget))
             data = handle.read(budget)

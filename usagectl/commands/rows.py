@@ -20,8 +20,8 @@ def shown_names(snapshot, requested=None):
     return names
 
 
-def status_row(snapshot, name):
-    decision = snapshot.decide(name)
+def status_row(snapshot, name, decision=None):
+    decision = decision or snapshot.decide(name)
     adapter = registry.get(name)
     row = decision.as_dict()
     row["decided_by"] = source_label(decision)
@@ -40,7 +40,8 @@ def status_row(snapshot, name):
 def status_rows(snapshot, requested=None, native=True, python=None):
     """Rows for every framework shown. ``python`` (an interpreter path) asks about the hook
     and the installed frameworks in that environment instead of the one running usagectl."""
-    rows = [status_row(snapshot, name) for name in shown_names(snapshot, requested)]
+    decided = [(name, snapshot.decide(name)) for name in shown_names(snapshot, requested)]
+    rows = [status_row(snapshot, name, decision) for name, decision in decided]
     if native:
         if python is None:
             hook, installed = hook_state(snapshot.env), None
@@ -49,8 +50,8 @@ def status_rows(snapshot, requested=None, native=True, python=None):
 
             hook = hook_status(python)
             installed = hook.get("frameworks") or {}
-        for row in rows:
-            add_native_truth(snapshot.env, row, hook, snapshot.decide(row["framework"]), installed)
+        for row, (_name, decision) in zip(rows, decided):
+            add_native_truth(snapshot.env, row, hook, decision, installed)
     return rows
 
 

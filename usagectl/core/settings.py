@@ -78,19 +78,17 @@ def _parse(data: bytes, path: str):
 
 def read(env) -> Settings:
     """The settings, from settings.toml, else (old layout) from consent.toml. Never writes."""
+    from usagectl import _files
     from usagectl.consent import Problem
 
     path = settings_path(env.environ)
     settings = Settings(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            settings.problem = Problem(path, "larger than %d bytes" % MAX_BYTES)
-        else:
-            settings.data, settings.problem = _parse(data, path)
-    except FileNotFoundError:
+        settings.data, settings.problem = _parse(_files.read_regular(path, MAX_BYTES), path)
+    except (FileNotFoundError, NotADirectoryError):
         pass
+    except (_files.NotRegular, _files.TooLarge) as exc:
+        settings.problem = Problem(path, str(exc.strerror).replace(path + " is ", "it is ", 1))
     except OSError as exc:
         settings.problem = Problem(path, "can't be read (%s)" % (exc.strerror or exc))
     consent = env.read_consent()
@@ -111,31 +109,23 @@ def legacy_warning(settings: Settings) -> str | None:
             % (settings.legacy_path, ", ".join("[%s]" % t for t in settings.legacy), settings.path))
 
 
-def migrate(consent_path: str, target: str, now, doc=None):
+def migrate(consent_path: str, target: str, now, doc, original: bytes):
     """Move the settings tables out of consent.toml into settings.toml.
 
     Call with the consent file's lock held. ``doc`` is consent.toml as a tomlkit
-    document (read here when None). Returns (moved table names, backup path or None);
-    the caller writes ``doc`` back. settings.toml is written first, so a crash between
-    the two writes leaves the tables in both files, never in neither; a table already
-    in settings.toml wins, and the old copy survives in the backup.
+    document and ``original`` the bytes it was parsed from (the backup keeps them).
+    Returns (moved table names, backup path or None); the caller writes ``doc`` back.
+    settings.toml is written first, so a crash between the two writes leaves the tables in
+    both files, never in neither; a table already in settings.toml wins, and the old copy
+    survives in the backup.
     """
     import tomlkit
 
     from usagectl.core import fsutil
 
-    if doc is None:
-        try:
-            with open(consent_path, "rb") as handle:
-                raw = handle.read()
-        except FileNotFoundError:
-            return [], None
-        doc = tomlkit.parse(raw.decode("utf-8"))
     moved = [name for name in TABLES if name in doc]
     if not moved:
         return [], None
-    with open(consent_path, "rb") as handle:
-        original = handle.read()
     backup = fsutil.backup_copy(consent_path, original, now, why="before-split")
     with fsutil.locked(target):
         try:

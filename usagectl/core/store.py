@@ -125,7 +125,7 @@ def set_modes(consent_path, history_path, targets, mode, level, command, repair=
         if data is not None and backup is None and settings_path:
             from usagectl.core import settings
 
-            moved, split_backup = settings.migrate(consent_path, settings_path, now, doc)
+            moved, split_backup = settings.migrate(consent_path, settings_path, now, doc, data)
         for target in targets:
             change = _apply(doc, target, mode, level, now)
             if change is not None:
@@ -155,7 +155,7 @@ def migrate_settings(consent_path, settings_path, history_path, command, now=Non
         doc = tomlkit.parse(data.decode("utf-8"))
         from usagectl.core import settings
 
-        moved, split_backup = settings.migrate(consent_path, settings_path, now, doc)
+        moved, split_backup = settings.migrate(consent_path, settings_path, now, doc, data)
         if moved:
             fsutil.atomic_write(consent_path, tomlkit.dumps(doc).encode("utf-8"))
             record_history(history_path, [], command, now, moved=moved, split_backup=split_backup)

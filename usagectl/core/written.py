@@ -43,13 +43,11 @@ def digest(data: bytes) -> str:
 
 
 def _load(path: str) -> dict[str, Any]:
+    from usagectl import _files
+
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            return {}
-        found = json.loads(raw)
-    except (OSError, ValueError):
+        found = json.loads(_files.read_regular(path, MAX_BYTES))
+    except (OSError, ValueError):  # absent, not a regular file, too large, damaged: parse instead
         return {}
     return found if isinstance(found, dict) and found.get("v") == 1 else {}
 

@@ -55,10 +55,7 @@ def names(include_third_party: bool = True) -> list[str]:
 
 def with_capability(capability: str) -> list[Framework]:
     """The frameworks that implement ``capability`` (a method or declaration of Framework)."""
-    from usagectl.frameworks.base import Framework
-
-    default = getattr(Framework, capability)
-    return [f for f in all() if getattr(type(f), capability, default) is not default]
+    return [f for f in all() if has(f, capability)]
 
 
 def has(framework: Framework, capability: str) -> bool:

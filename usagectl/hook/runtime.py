@@ -268,10 +268,10 @@ def setting(table, key):
         _consent_reader()
         import tomllib
 
-        from usagectl import _paths
+        from usagectl import _files, _paths
 
-        with open(_paths.settings_path(), "rb") as handle:
-            data = tomllib.loads(handle.read(1 << 20).decode("utf-8"))
+        # Never blocks (this runs inside the user's program): a FIFO is refused.
+        data = tomllib.loads(_files.read_regular(_paths.settings_path(), 1 << 20).decode("utf-8"))
         section = data.get(table)
         return section.get(key) if isinstance(section, dict) else None
     except Exception:

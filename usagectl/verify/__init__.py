@@ -103,7 +103,9 @@ def verify(frameworks=None, python=None, env=None, since=None, allow_unknown=Fal
 def check_framework(env, adapter, decision, probes, since=None):
     name = adapter.name
     intent = decision.mode
-    native = _native(env, adapter)
+    from usagectl.hook.state import native_state
+
+    native = native_state(env, adapter)
     checks = [_check_model(adapter, intent, native)]
     checks.extend(_check_own_code(adapter, intent, native, probes))
     checks.append(_check_traps(adapter, native))
@@ -114,14 +116,6 @@ def check_framework(env, adapter, decision, probes, since=None):
     if hook is not None:
         checks.append(hook)
     return [c for c in checks if c is not None and c.framework == name]
-
-
-def _native(env, adapter):
-    try:
-        return adapter.native_state(env)
-    except Exception as exc:
-        return {"mode": "unknown", "source": None, "detail": "can't read its state: %s" % exc,
-                "traps": []}
 
 
 def _check_model(adapter, intent, native):
@@ -223,10 +217,6 @@ def _check_pings(adapter, pings, decision):
 
 def _check_payloads(env, adapter, decision, not_before=None):
     """-> [Check]: payloads recorded after the opt-out, and disabled pings apart."""
-    return _payload_checks(env, adapter, decision, not_before)
-
-
-def _payload_checks(env, adapter, decision, not_before=None):
     if decision.mode not in NOT_SENDING:
         return [Check(adapter.name, "payloads-after-opt-out", SKIP, "consent is %s: nothing to prove"
                       % decision.mode)]

@@ -489,14 +489,16 @@ def running_serves(env):
         written = os.stat(path).st_mtime
     except OSError:
         written = None
-    out = []
-    for pid, _argv in found:
-        when = procs.started(pid)
+    disabled = None
+    if found:
+        # What the file says now: a serve that started after it was written read this.
         doc, _problem = _read_config(path, env.environ)
-        disabled = None
         if doc is not None:
             ok, value, _keys = _lookup(doc, KEY_DISABLE)
             disabled = value if ok and isinstance(value, bool) else None
+    out = []
+    for pid, _argv in found:
+        when = procs.started(pid)
         if when is not None and written is not None and when.timestamp() > written and disabled is not None:
             reporting = not disabled
         else:
