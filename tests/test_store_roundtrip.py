@@ -36,4 +36,6 @@ def test_writes_read_back_exactly(tmp_path_factory, steps):
         got.update(snapshot.frameworks)
         assert {k: (e.mode, e.level, e.changed) for k, e in got.items()} == model
     text = open(path).read()
-    assert text.startswith("# kept: my notes\n") and "owner = 'me'" in text
+    # The user's comment and key survive; the sealed header goes first, the end line last.
+    assert "\n# kept: my notes\n" in text and "owner = 'me'" in text
+    assert text.startswith(consent.SEALED_PREFIX) and text.endswith(consent.END_LINE + "\n")

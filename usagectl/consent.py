@@ -217,6 +217,16 @@ def _line_of(text, table, key=None):
     return header_line
 
 
+#: TOML integers are 64-bit (TOML 1.0, and every non-Python reader); tomllib allows more.
+_INT64_MAX = (1 << 63) - 1
+
+#: A file whose first line starts with SEALED_PREFIX was written sealed: its last non-blank
+#: line must be END_LINE. TOML has no end marker, and some cuts of a valid file are still
+#: valid TOML but less restrictive (a framework's "off" entry cut away): the seal makes
+#: every truncation detectable. Files without the prefix (written by hand) are not sealed.
+SEALED_PREFIX = "# usagectl consent file, sealed"
+END_LINE = "# end of usagectl consent file"
+
 #: A consent or policy file is a few hundred bytes; anything far larger is not one, and
 #: is refused (fail closed, fast) instead of parsed.
 MAX_FILE_BYTES = 1 << 20
@@ -296,6 +306,15 @@ def _check_schema(doc, text, path):
     return None
 
 
+def _check_seal(text, path):
+    if not text.startswith(SEALED_PREFIX):
+        return None
+    if text.rstrip().rpartition("\n")[2].strip() == END_LINE:
+        return None
+    return Problem(path, "its last line is not %r: the file was cut short (truncated)" % END_LINE,
+                   text.count("\n") + 1)
+
+
 def _type_name(value):
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
             list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
@@ -317,7 +336,7 @@ def _entry_from(table, where, text, path, mode_key):
         raise _Invalid(Problem(path, "[%s] %s = %r is not one of off, local, on" % (where, mode_key, mode),
                                _line_of(text, where, mode_key)))
     level = table.get("level")
-    if level is not None and (type(level) is not int or level < 1):
+    if level is not None and (type(level) is not int or level < 1 or level > _INT64_MAX):
         raise _Invalid(Problem(path, "[%s] level must be a positive integer, not %r" % (where, level),
                                _line_of(text, where, "level")))
     return mode, level
@@ -340,7 +359,8 @@ def _parse_entries(doc, text, path, mode_key, make):
         raise _Invalid(Problem(path, "'frameworks' must be a table, not %s" % _type_name(section),
                                _line_of(text, "", "frameworks")))
     for raw_name, table in section.items():
-        name = normalize_name(raw_name)
+        # Lower-cased but never stripped: " ray" is not a valid name (the spec says so).
+        name = raw_name.lower() if isinstance(raw_name, str) else raw_name
         if not valid_name(name):
             raise _Invalid(Problem(path, "%r is not a valid framework name" % raw_name,
                                    _line_of(text, "frameworks." + raw_name)))
@@ -415,7 +435,7 @@ def _parse_entries_file(data, path, mode_key, make):
     doc, text, problem = _load_toml(data, path)
     if problem:
         return Snapshot(path, exists=True, problem=problem)
-    problem = _check_schema(doc, text, path)
+    problem = _check_schema(doc, text, path) or _check_seal(text, path)
     if problem:
         return Snapshot(path, exists=True, problem=problem, data=doc)
     try:

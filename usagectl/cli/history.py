@@ -14,9 +14,7 @@ from usagectl.output import views as render
 @reporting("history", render.history)
 def history(env, report, last):
     """Show what changed in the consent file, when, and by which command."""
-    records, problems = store.read_history(env.history_path)
+    records, problems = store.read_history(env.history_path, last=last, consent_path=env.consent_path)
     for problem in problems:
         report.warn(problem.message, problem.path, problem.line)
-    if last:
-        records = records[-last:]
     report.data = {"history_file": env.history_path, "entries": records}

@@ -79,8 +79,31 @@ def check_policy(policy, targets, mode, level):
         raise PolicyRefused(message, hint=hint or "ask your administrator", path=policy.path)
 
 
+#: TOML integers are 64-bit; a larger level would make the file unreadable to other readers.
+_LEVEL_LIMIT = (1 << 63) - 1
+
+
+def check_level(names, level):
+    """Refuse a --level no reader could store, or one the named framework doesn't have."""
+    if level is None:
+        return
+    if level > _LEVEL_LIMIT:
+        raise BadInput("--level %d is beyond the 64-bit integers TOML allows" % level)
+    for name in names:
+        framework = registry.get(name)
+        if framework is None:
+            continue  # a framework usagectl has no adapter for: its levels are its own
+        if not framework.has_levels:
+            with_levels = ["%s: 1-%s" % (f.name, f.max_level or "any") for f in registry.all() if f.has_levels]
+            raise BadInput("%s has no telemetry levels, so --level means nothing for it" % name,
+                           hint="levels exist for %s" % (", ".join(with_levels) or "no framework"))
+        if framework.max_level is not None and level > framework.max_level:
+            raise BadInput("%s's levels are 1-%d, not %d" % (name, framework.max_level, level))
+
+
 def set_mode(env, report, raw_names, mode, level=None, repair=False, apply=True):
     names = parse_names(raw_names)
+    check_level(names, level)
     targets = names or [store.DEFAULT_ENTRY]
     policy = env.read_policy()
     check_policy(policy, targets, mode, level)
@@ -95,6 +118,8 @@ def set_mode(env, report, raw_names, mode, level=None, repair=False, apply=True)
                              settings_path=env.settings_path)
     if result.backup:
         report.note("kept the damaged consent file, byte for byte, as %s" % result.backup)
+    if result.history_pending:
+        report.warn(result.history_pending)
     note_moved_settings(report, result, env)
     snapshot = decisions.Snapshot(env)
     shown = names or rows.shown_names(snapshot)

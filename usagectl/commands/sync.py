@@ -18,6 +18,23 @@ def persistent_decision(env, name, consent_snapshot=None, policy_snapshot=None):
                           policy=policy_snapshot or env.read_policy())
 
 
+def _apply_retrying(adapter, env, decision, repair, attempts=5):
+    """adapter.apply, again when another program rewrote the file under it (FileChanged:
+    nothing was written). After ``attempts`` the FileChanged (an OSError) is reported."""
+    import time
+
+    from usagectl.core import fsutil
+
+    for attempt in range(attempts):
+        try:
+            return adapter.apply(env, decision, repair=repair) or {}
+        except fsutil.FileChanged:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    return {}
+
+
 def apply_all(env, report, names=None, repair=False):
     """Apply the consent file to each named framework (default: every adapter).
 
@@ -36,7 +53,7 @@ def apply_all(env, report, names=None, repair=False):
         result = {"framework": adapter.name, "mode": decision.mode, "changed": [], "notes": [],
                   "error": None}
         try:
-            outcome = adapter.apply(env, decision, repair=repair) or {}
+            outcome = _apply_retrying(adapter, env, decision, repair)
             result["changed"] = list(outcome.get("changed", []))
             result["notes"] = list(outcome.get("notes", []))
         except FrameworkFileDamaged as exc:

@@ -18,6 +18,11 @@ class LockTimeout(OSError):
     pass
 
 
+#: How long a writer waits for another writer: a user's `disable` must not fail because
+#: another usagectl is busy; each holder keeps the lock for milliseconds.
+LOCK_TIMEOUT = 120.0
+
+
 def ensure_private_dir(path):
     """Create ``path`` and missing parents; directories we create get mode 0700."""
     path = os.path.abspath(path)
@@ -57,22 +62,110 @@ def fsync_dir(directory):
         os.close(fd)
 
 
-def atomic_write(path, data, new_mode=PRIVATE_FILE_MODE):
-    """Replace the file at ``path`` (through any symlink) with ``data``, atomically.
+class FileChanged(OSError):
+    """The file changed between the read a rewrite was computed from and its replace."""
+
+
+class LinkedDirectoryMissing(OSError):
+    """A symlink points into a directory that does not exist: usagectl never creates it."""
+
+
+def fingerprint(path):
+    """What identifies one version of a file, for compare-before-replace: (inode, size,
+    mtime in ns), or None when it does not exist."""
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def write_directory(path, follow=True):
+    """The directory a write to ``path`` lands in, created (0700) when missing.
+
+    Symlinks are followed (``follow``), but a link is never a reason to create a
+    directory: a dangling link to /nonexistent/x.toml must not make usagectl create
+    /nonexistent. Only directories on the path as given are created.
+    """
+    target = real_target(path) if follow else os.path.abspath(path)
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        if follow and os.path.islink(path):
+            raise LinkedDirectoryMissing(errno.ENOENT, "%s is a link to %s, whose directory does not "
+                                         "exist (usagectl does not create directories a link points "
+                                         "into)" % (path, target), path)
+        ensure_private_dir(directory)
+    return target, directory
+
+
+#: Temp files are named .<file>.<pid>.<random>.tmp, so the next writer can tell the ones
+#: a dead process left behind (a kill -9 between create and rename) and remove them.
+def _temp_prefix(base):
+    return ".%s." % base
+
+
+def remove_stale_temps(directory, base):
+    """Remove temp files for ``base`` in ``directory`` whose writing process is gone.
+
+    Called by every writer before it writes (under its lock). A temp file of a live
+    process is in flight and left alone; without /proc, an hour-old one is stale.
+    Returns how many were removed.
+    """
+    prefix = _temp_prefix(base)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    removed = 0
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(prefix):].split(".", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        full = os.path.join(directory, name)
+        if pid == os.getpid() or _process_alive(pid, full):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(full)
+            removed += 1
+    return removed
+
+
+def _process_alive(pid, temp_path):
+    if os.path.isdir("/proc/self"):
+        return os.path.exists("/proc/%d" % pid)  # never a signal: usagectl didn't start it
+    try:
+        return time.time() - os.lstat(temp_path).st_mtime < 3600
+    except OSError:
+        return False
+
+
+def atomic_write(path, data, new_mode=PRIVATE_FILE_MODE, follow=True, expect=False):
+    """Replace the file at ``path`` with ``data``, atomically.
 
     Temp file in the same directory, fsync, os.replace, fsync of the directory. An
-    existing file keeps its permission bits; a new one gets ``new_mode``.
+    existing file keeps its permission bits; a new one gets ``new_mode``. With
+    ``follow`` (frameworks' files and the consent file) a symlink is followed and its
+    target replaced, so the link survives; without it (usagectl's own records) the
+    link itself is replaced and whatever it pointed to is never touched.
+
+    ``expect``, when given (a ``fingerprint``), is compared just before the replace:
+    if the file changed since it was read, FileChanged is raised and nothing is
+    written, so a rewrite is never computed from a view another writer has replaced.
     """
-    target = real_target(path)
-    directory = os.path.dirname(target)
-    ensure_private_dir(directory)
+    target, directory = write_directory(path, follow)
+    base = os.path.basename(target)
+    remove_stale_temps(directory, base)
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
+        info = os.stat(target) if follow else os.lstat(target)
+        mode = new_mode if stat.S_ISLNK(info.st_mode) else stat.S_IMODE(info.st_mode)
     except FileNotFoundError:
         mode = new_mode
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
+    fd, tmp = tempfile.mkstemp(prefix="%s%d." % (_temp_prefix(base), os.getpid()), suffix=".tmp",
                                dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -80,6 +173,8 @@ def atomic_write(path, data, new_mode=PRIVATE_FILE_MODE):
             handle.flush()
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
+        if expect is not False and fingerprint(target) != expect:
+            raise FileChanged(errno.EAGAIN, "%s changed while usagectl was updating it" % path, path)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -89,10 +184,50 @@ def atomic_write(path, data, new_mode=PRIVATE_FILE_MODE):
     return target
 
 
+#: How long a settings file may stay empty before it is believed to be empty: another
+#: program rewriting it in place (Ray's `ray disable-usage-stats` opens it with "w")
+#: leaves it empty for an instant, and a rewrite from that view would lose every key.
+SETTLE_SECONDS = 0.25
+
+
+def read_settled(path, kind, parse=None):
+    """(bytes or None, parsed, fingerprint) of a settings file about to be rewritten.
+
+    A torn view (empty, or failing ``parse`` while its bytes still change) is read
+    again until it settles; ``parse`` (bytes -> value, raising FrameworkFileDamaged)
+    is retried the same way, so only a file that stays damaged is called damaged. The
+    fingerprint goes to ``atomic_write(expect=...)``.
+    """
+    from usagectl.core.errors import FrameworkFileDamaged
+
+    deadline = time.monotonic() + SETTLE_SECONDS
+    delay = 0.002
+    while True:
+        seen = fingerprint(path)
+        data = read_settings_file(path, kind)
+        settled = time.monotonic() >= deadline
+        if data is not None and not data.strip() and not settled:
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+            continue
+        if parse is None or data is None:
+            return data, None, seen
+        try:
+            return data, parse(data), seen
+        except FrameworkFileDamaged:
+            if settled:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+            again = read_settings_file(path, kind)
+            if again == data:  # stable bytes: really damaged, not a writer mid-write
+                raise
+
+
 def write_new_file(path, data, mode=PRIVATE_FILE_MODE):
-    """Create ``path`` exclusively (never overwrite), fsynced. Used for backups."""
+    """Create ``path`` exclusively (never overwrite, never through a link), fsynced."""
     ensure_private_dir(os.path.dirname(os.path.abspath(path)))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
@@ -149,15 +284,52 @@ def backup_copy(path, data, when, why="damaged"):
             candidate = "%s.%d" % (base, n)
 
 
-def append_line(path, line, new_mode=PRIVATE_FILE_MODE):
-    """Append one line (bytes, no newline) to a log file and fsync it."""
+class LinkRefused(OSError):
+    """usagectl never appends through a symlink (or to anything but a regular file)."""
+
+
+def append_lines(path, lines, new_mode=PRIVATE_FILE_MODE):
+    """Append lines (bytes, no newline) to one of usagectl's logs in one write, fsynced.
+
+    Never through a symlink, never to a FIFO or device: a link at history.jsonl must
+    not make usagectl append to the file it points to.
+    """
     ensure_private_dir(os.path.dirname(os.path.abspath(path)))
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, new_mode)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        os.write(fd, line + b"\n")
+        fd = os.open(path, flags, new_mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LinkRefused(errno.ELOOP, "%s is a symlink; usagectl never appends through one" % path,
+                              path) from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LinkRefused(errno.EINVAL, "%s is not a regular file" % path, path)
+        payload = b"".join(line + b"\n" for line in lines)
+        written = 0
+        while written < len(payload):
+            written += os.write(fd, payload[written:])
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_appendable(path):
+    """Raise LinkRefused when ``path`` exists as anything append_lines would refuse."""
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise LinkRefused(errno.ELOOP, "%s is a symlink; usagectl never appends through one" % path, path)
+    if not stat.S_ISREG(info.st_mode):
+        raise LinkRefused(errno.EINVAL, "%s is not a regular file" % path, path)
+
+
+def append_line(path, line, new_mode=PRIVATE_FILE_MODE):
+    """Append one line (bytes, no newline) to a log file and fsync it."""
+    append_lines(path, [line], new_mode)
 
 
 def foreign_lock_path(env, path):
@@ -177,7 +349,7 @@ def foreign_lock_path(env, path):
 
 
 @contextlib.contextmanager
-def locked(path, timeout=10.0, lock_path=None):
+def locked(path, timeout=LOCK_TIMEOUT, lock_path=None):
     """Hold an exclusive lock for a read-modify-write of ``path``.
 
     By default the lock lives on the sidecar ``<real target>.lock``, never on the file
@@ -186,21 +358,28 @@ def locked(path, timeout=10.0, lock_path=None):
     """
     import fcntl
 
-    lock_path = lock_path or real_target(path) + ".lock"
-    ensure_private_dir(os.path.dirname(lock_path))
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    if lock_path is None:
+        lock_path = write_directory(path)[0] + ".lock"
+    else:
+        ensure_private_dir(os.path.dirname(lock_path))
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE_MODE)
     try:
         deadline = time.monotonic() + timeout
-        delay = 0.001
+        delay = 0.0005
+        import random
+
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise LockTimeout(errno.EAGAIN, "another process holds the lock", lock_path)
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+                    raise LockTimeout(errno.EAGAIN, "another process held the lock for %.0f s" % timeout,
+                                      lock_path)
+                # Short, jittered polls: a long back-off lets newcomers overtake a waiter
+                # again and again (16 writers made 3.5% of writes time out at 10 s).
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 1.5, 0.005)
         try:
             yield lock_path
         finally:

@@ -76,8 +76,10 @@ class Found:
 
 
 def read_text(path, found, limit=1 << 20):
+    from usagectl import _files
+
     try:
-        with open(path, "rb") as handle:
+        with _files.open_regular(path) as handle:
             return handle.read(limit).decode("utf-8", "replace")
     except FileNotFoundError:
         return None
@@ -88,8 +90,10 @@ def read_text(path, found, limit=1 << 20):
 
 def _head_and_tail_lines(path, found):
     """Lines from the first and last few MiB of a log (each line once)."""
+    from usagectl import _files
+
     try:
-        with open(path, "rb") as handle:
+        with _files.open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             head = handle.read(_HEAD_BYTES)
             tail = b""

@@ -128,9 +128,10 @@ def migrate(consent_path: str, target: str, now, doc, original: bytes):
         return [], None
     backup = fsutil.backup_copy(consent_path, original, now, why="before-split")
     with fsutil.locked(target):
+        from usagectl import _files
+
         try:
-            with open(target, "rb") as handle:
-                settings_doc = tomlkit.parse(handle.read().decode("utf-8"))
+            settings_doc = tomlkit.parse(_files.read_regular(target, 1 << 20).decode("utf-8"))
         except FileNotFoundError:
             settings_doc = tomlkit.document()
             settings_doc.add(tomlkit.comment("usagectl settings: [search], [deletion.*], [verify]. "

@@ -12,10 +12,13 @@ from usagectl.core import fsutil
 from usagectl.core.errors import ConsentDamaged, UsagectlError
 
 HEADER = (
-    "usagectl consent file: one telemetry decision shared by every framework.",
+    consent.SEALED_PREFIX[2:] + ": one telemetry decision shared by every framework.",
     "Format: docs/consent-file.md. Change it with `usagectl enable|disable|local`;",
-    "hand edits are fine and their comments are kept.",
+    "hand edits are fine and their comments are kept. Keep the last line last: a file",
+    "without it was cut short, and every reader treats it as off for all.",
 )
+#: The first header line of files written before sealing: rewritten as sealed.
+_UNSEALED_FIRST_LINE = "# usagectl consent file: one telemetry decision shared by every framework."
 DEFAULT_ENTRY = None  # target name for the default entry
 
 
@@ -41,7 +44,7 @@ class Change:
 
 
 class WriteResult:
-    __slots__ = ("changes", "backup", "path", "moved_settings", "split_backup")
+    __slots__ = ("changes", "backup", "path", "moved_settings", "split_backup", "history_pending")
 
     def __init__(self, changes, backup, path, moved_settings=(), split_backup=None):
         self.changes = changes
@@ -50,6 +53,8 @@ class WriteResult:
         #: Settings tables moved from consent.toml to settings.toml by this write.
         self.moved_settings = list(moved_settings)
         self.split_backup = split_backup
+        #: None, or why the change's history lines wait in the journal (see _commit).
+        self.history_pending = None
 
 
 def utc_now():
@@ -99,6 +104,7 @@ def set_modes(consent_path, history_path, targets, mode, level, command, repair=
 
     now = now or utc_now()
     with fsutil.locked(consent_path):
+        _recover_journal(consent_path, history_path)
         data = _read_existing(consent_path)
         backup = None
         changes = []
@@ -131,15 +137,18 @@ def set_modes(consent_path, history_path, targets, mode, level, command, repair=
             if change is not None:
                 changes.append(change)
         if changes or backup or moved:
-            out = tomlkit.dumps(doc).encode("utf-8")
+            out = seal(tomlkit.dumps(doc)).encode("utf-8")
             check = consent.parse_consent(out, consent_path)
             if check.problem:  # a bug in usagectl, never the user's fault: refuse to write it
                 raise UsagectlError("refusing to write a consent file that would not parse: %s"
                                     % check.problem)
-            fsutil.atomic_write(consent_path, out)
-            record_history(history_path, changes, command, now, backup=backup,
-                           moved=moved, split_backup=split_backup)
-        return WriteResult(changes, backup, fsutil.real_target(consent_path), moved, split_backup)
+            pending = _commit(consent_path, history_path, out,
+                              history_lines(changes, command, now, backup, moved, split_backup))
+        else:
+            pending = None
+        result = WriteResult(changes, backup, fsutil.real_target(consent_path), moved, split_backup)
+        result.history_pending = pending
+        return result
 
 
 def migrate_settings(consent_path, settings_path, history_path, command, now=None):
@@ -149,6 +158,7 @@ def migrate_settings(consent_path, settings_path, history_path, command, now=Non
 
     now = now or utc_now()
     with fsutil.locked(consent_path):
+        _recover_journal(consent_path, history_path)
         data = _read_existing(consent_path)
         if data is None or consent.parse_consent(data, consent_path).problem:
             return WriteResult([], None, consent_path)
@@ -156,17 +166,42 @@ def migrate_settings(consent_path, settings_path, history_path, command, now=Non
         from usagectl.core import settings
 
         moved, split_backup = settings.migrate(consent_path, settings_path, now, doc, data)
+        pending = None
         if moved:
-            fsutil.atomic_write(consent_path, tomlkit.dumps(doc).encode("utf-8"))
-            record_history(history_path, [], command, now, moved=moved, split_backup=split_backup)
-        return WriteResult([], None, fsutil.real_target(consent_path), moved, split_backup)
+            pending = _commit(consent_path, history_path, seal(tomlkit.dumps(doc)).encode("utf-8"),
+                              history_lines([], command, now, moved=moved, split_backup=split_backup))
+        result = WriteResult([], None, fsutil.real_target(consent_path), moved, split_backup)
+        result.history_pending = pending
+        return result
+
+
+def seal(text):
+    """The consent file's text with usagectl's sealed header first and END_LINE last.
+
+    tomlkit keeps a parsed END_LINE as a comment of the last table, where a new entry
+    can land after it: it is removed wherever it is and appended once, at the end.
+    """
+    lines = [line for line in text.rstrip("\n").split("\n") if line.strip() != consent.END_LINE]
+    if lines and lines[0] == _UNSEALED_FIRST_LINE:
+        lines[0:1] = ["# " + line for line in HEADER[:1]]
+        if len(lines) > 2 and lines[2] == "# hand edits are fine and their comments are kept.":
+            lines[2:3] = ["# " + line for line in HEADER[2:]]
+    elif not lines or not lines[0].startswith(consent.SEALED_PREFIX):
+        # A hand-written file gets the seal only with the header that announces it.
+        lines[0:0] = ["# " + line for line in HEADER]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    lines.append(consent.END_LINE)
+    return "\n".join(lines) + "\n"
 
 
 def _read_existing(path):
+    from usagectl import _files
+
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
+        # Non-blocking and capped, as the reader: a FIFO or a huge file is damage, not a wait.
+        return _files.read_regular(path, consent.MAX_FILE_BYTES)
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise ConsentDamaged("cannot read the consent file %s: %s" % (path, exc.strerror or exc),
@@ -213,8 +248,13 @@ def _apply(doc, target, mode, level, now):
     return Change(target, old_mode, old_level, mode, new_level)
 
 
-def record_history(history_path, changes, command, now, backup=None, moved=(), split_backup=None):
-    """Append one JSON line per change: what, when, by which command."""
+#: history.jsonl is rotated above this size (renamed history-000001.jsonl, ... in order;
+#: nothing is deleted), so appending and `history -n` stay cheap however long it runs.
+HISTORY_ROTATE_BYTES = 8 << 20
+
+
+def history_lines(changes, command, now, backup=None, moved=(), split_backup=None, txn=None):
+    """The JSON lines (bytes) that record one write: what, when, by which command."""
     when = consent._iso(now)
     lines = []
     if backup:
@@ -226,28 +266,244 @@ def record_history(history_path, changes, command, now, backup=None, moved=(), s
         record = {"time": when, "command": command, "event": "change"}
         record.update(change.as_dict())
         lines.append(record)
-    for record in lines:
-        fsutil.append_line(history_path, json.dumps(record, sort_keys=True).encode("utf-8"))
+    if txn:
+        for record in lines:
+            record["txn"] = txn
+    return [json.dumps(record, sort_keys=True).encode("utf-8") for record in lines]
 
 
-def read_history(history_path):
-    """(records, problems): unreadable lines are reported, not fatal."""
-    records, problems = [], []
+def record_history(history_path, changes, command, now, backup=None, moved=(), split_backup=None):
+    """Append one JSON line per change (outside a consent write: see _commit)."""
+    lines = history_lines(changes, command, now, backup, moved, split_backup)
+    if lines:
+        _append_history(history_path, lines)
+
+
+def _append_history(history_path, lines):
+    import os
+
     try:
-        with open(history_path, "rb") as handle:
-            for number, raw in enumerate(handle, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    record = json.loads(raw)
-                    if not isinstance(record, dict):
-                        raise ValueError("not an object")
-                    records.append(record)
-                except ValueError as exc:
-                    problems.append(consent.Problem(history_path, "unreadable line skipped (%s)" % exc,
-                                                    number))
+        size = os.lstat(history_path).st_size
     except FileNotFoundError:
-        pass
+        size = 0
+    if size > HISTORY_ROTATE_BYTES:
+        os.rename(history_path, _next_rotated(history_path))
+    fsutil.append_lines(history_path, lines)
+
+
+def _rotated(history_path):
+    """Rotated history files, oldest first."""
+    import os
+
+    directory, name = os.path.split(history_path)
+    stem, dot, ext = name.rpartition(".")
+    prefix = (stem if dot else name) + "-"
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return []
+    found = sorted(n for n in names if n.startswith(prefix) and n.endswith("." + ext)
+                   and n[len(prefix):-len(ext) - 1].isdigit())
+    return [os.path.join(directory, n) for n in found]
+
+
+def _next_rotated(history_path):
+    import os
+
+    existing = _rotated(history_path)
+    number = int(os.path.basename(existing[-1]).rsplit("-", 1)[1].split(".")[0]) + 1 if existing else 1
+    stem, _, ext = history_path.rpartition(".")
+    return "%s-%06d.%s" % (stem, number, ext)
+
+
+# --- The change journal: a consent change and its history lines land together -------
+#
+# Under the consent lock: (1) the history lines and the digest of the new consent file
+# are written to history.jsonl.pending (atomically), (2) the consent file is replaced,
+# (3) the lines are appended and the journal removed. A writer killed after (2) leaves
+# a journal whose digest matches the consent file: the next writer (or `history`, read
+# only) finishes it. One killed before (2) leaves a journal that matches nothing: it is
+# dropped. A state dir that can't take the journal stops the change before (2).
+
+def _journal_path(history_path):
+    return history_path + ".pending"
+
+
+def _digest(data):
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_journal(history_path):
+    from usagectl import _files
+
+    try:
+        journal = json.loads(_files.read_regular(_journal_path(history_path), 1 << 20))
+        if not isinstance(journal, dict) or not isinstance(journal.get("lines"), list):
+            return None, True
+        return journal, True
+    except (FileNotFoundError, NotADirectoryError):
+        return None, False
+    except (OSError, ValueError):
+        return None, True
+
+
+def _journal_landed(journal, consent_path):
+    data = _read_consent_bytes(consent_path)
+    return data is not None and _digest(data) == journal.get("consent_sha256")
+
+
+def _recorded(history_path, txn):
+    """Whether history already holds the lines of change ``txn`` (looked up from the end)."""
+    needle = ('"txn": %s' % json.dumps(txn)).encode("utf-8")
+    for record_line in _lines_from_end(history_path, limit=64):
+        if needle in record_line:
+            return True
+    return False
+
+
+def _recover_journal(consent_path, history_path):
+    """Finish or drop the journal of a writer that was killed mid-change (under the lock)."""
+    import os
+
+    journal, present = _read_journal(history_path)
+    if not present:
+        return
+    if journal is not None and _journal_landed(journal, consent_path) \
+            and not _recorded(history_path, journal.get("txn")):
+        _append_history(history_path, [line.encode("utf-8") for line in journal["lines"]])
+    os.unlink(_journal_path(history_path))
+
+
+def _commit(consent_path, history_path, out, lines):
+    """Replace the consent file with ``out`` and record ``lines``, both or neither.
+
+    Returns None, or why the history lines are still pending (the change landed; the
+    journal keeps them until the next writer can append them).
+    """
+    import os
+    import uuid
+
+    txn = uuid.uuid4().hex
+    records = []
+    for line in lines:
+        record = json.loads(line)
+        record["txn"] = txn
+        records.append(json.dumps(record, sort_keys=True))
+    journal = {"txn": txn, "consent_sha256": _digest(out), "lines": records}
+    if records:
+        try:
+            fsutil.check_appendable(history_path)
+            fsutil.atomic_write(_journal_path(history_path), json.dumps(journal).encode("utf-8"),
+                                follow=False)
+        except OSError as exc:
+            raise UsagectlError("nothing was changed: the history of the change can't be recorded "
+                                "in %s (%s)" % (history_path, exc.strerror or exc), path=history_path)
+    try:
+        fsutil.atomic_write(consent_path, out)
+    except BaseException:
+        if records:
+            import contextlib
+
+            with contextlib.suppress(OSError):
+                os.unlink(_journal_path(history_path))
+        raise
+    if not records:
+        return None
+    try:
+        _append_history(history_path, [r.encode("utf-8") for r in records])
+        os.unlink(_journal_path(history_path))
     except OSError as exc:
-        problems.append(consent.Problem(history_path, "cannot read it (%s)" % (exc.strerror or exc)))
+        return "the change is made; its history lines wait in %s until they can be appended (%s)" % (
+            _journal_path(history_path), exc.strerror or exc)
+    return None
+
+
+def _read_consent_bytes(path):
+    from usagectl import _files
+
+    try:
+        return _files.read_regular(path, consent.MAX_FILE_BYTES)
+    except OSError:
+        return None
+
+
+def _history_files(history_path):
+    return _rotated(history_path) + [history_path]
+
+
+def _lines_from_end(history_path, limit=None):
+    """History lines (bytes), newest first, across the rotated files; reads from the end."""
+    import os
+
+    from usagectl import _files
+    from usagectl.core import tail
+
+    count = 0
+    for path in reversed(_history_files(history_path)):
+        try:
+            handle = _files.open_regular(path)
+        except OSError:
+            continue
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            for line in tail.lines_backward(handle, size, budget=size, numbered=False):
+                if not line.data.strip():
+                    continue
+                yield line.data
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+
+
+def _parse_history_line(raw, path, number, records, problems):
+    if not raw.strip():
+        return
+    try:
+        record = json.loads(raw)
+        if not isinstance(record, dict):
+            raise ValueError("not an object")
+        records.append(record)
+    except (ValueError, RecursionError) as exc:
+        problems.append(consent.Problem(path, "unreadable line skipped (%s)" % str(exc)[:80], number))
+
+
+def read_history(history_path, last=None, consent_path=None):
+    """(records, problems), oldest first: unreadable lines are reported, not fatal.
+
+    ``last`` reads only the newest ``last`` records, from the end of the files, so it
+    costs the same for ten records or a million. A journal left by a killed writer whose
+    change landed (``consent_path`` given) shows its lines too; nothing is written.
+    """
+    from usagectl import _files
+
+    records, problems = [], []
+    if last is not None:
+        for raw in _lines_from_end(history_path):
+            before = len(records)
+            _parse_history_line(raw, history_path, None, records, problems)
+            if len(records) > before and len(records) >= last:
+                break
+        records.reverse()
+    else:
+        for path in _history_files(history_path):
+            try:
+                handle = _files.open_regular(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                problems.append(consent.Problem(path, "cannot read it (%s)" % (exc.strerror or exc)))
+                continue
+            with handle:
+                for number, raw in enumerate(handle, 1):
+                    _parse_history_line(raw, path, number, records, problems)
+    if consent_path:
+        journal, _ = _read_journal(history_path)
+        if journal is not None and _journal_landed(journal, consent_path) \
+                and not _recorded(history_path, journal.get("txn")):
+            for line in journal["lines"]:
+                _parse_history_line(line, _journal_path(history_path), None, records, problems)
+            if last is not None:
+                records = records[-last:]
     return records, problems

@@ -26,7 +26,7 @@ class Line:
         return "Line(%d, %r)" % (self.offset, self.data[:60])
 
 
-def lines_backward(handle, size, budget=DEFAULT_BUDGET, block=BLOCK):
+def lines_backward(handle, size, budget=DEFAULT_BUDGET, block=BLOCK, numbered=True):
     """Yield complete lines from the end of ``handle`` towards the start, newest first.
 
     Stops after ``budget`` bytes. The first (partial) line at the budget edge is
@@ -40,6 +40,7 @@ def lines_backward(handle, size, budget=DEFAULT_BUDGET, block=BLOCK):
     floor = max(0, size - budget)
     pending = []
     reached_start = floor == 0
+    keep = reached_start and numbered
     while pos > floor:
         step = min(block, pos - floor)
         pos -= step
@@ -59,13 +60,16 @@ def lines_backward(handle, size, budget=DEFAULT_BUDGET, block=BLOCK):
             if line.offset >= end:
                 continue  # the empty piece after a final newline
             if len(line.data) <= MAX_LINE:
-                if reached_start:
+                if keep:
                     pending.append(line)
                 else:
                     yield line
         if len(carry) > MAX_LINE:
             carry = carry[-MAX_LINE - 1:]  # an absurd line: keep memory flat, it is dropped anyway
-    if reached_start:
+    if reached_start and not numbered:
+        if pos == 0 and carry and len(carry) <= MAX_LINE:
+            yield Line(0, carry)
+    elif reached_start:
         if pos == 0 and carry and len(carry) <= MAX_LINE:
             pending.append(Line(0, carry))
         total = len(pending)

@@ -148,17 +148,18 @@ def safe_load_checked(data, path):
     return results[0]
 
 
-def write_checked(path, data, expect=None):
+def write_checked(path, data, expect=None, unchanged=False):
     """Atomically replace ``path`` with ``data`` after proving the bytes parse.
 
-    ``expect``, when given, is a function that must return True for the parsed value.
+    ``expect``, when given, is a function that must return True for the parsed value;
+    ``unchanged`` is the fingerprint of the version read (see fsutil.atomic_write).
     """
     parsed = safe_load_checked(data, path)
     if expect is not None and not expect(parsed):
         raise ValueError("refusing to write %s: the new content does not say what it should" % path)
     from usagectl.core import fsutil
 
-    return fsutil.atomic_write(path, data)
+    return fsutil.atomic_write(path, data, expect=unchanged)
 
 
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0,

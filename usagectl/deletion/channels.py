@@ -83,10 +83,9 @@ class HttpSettings:
 def _line(path, table, key=None):
     """Line of ``key`` in ``[table]`` of a TOML file, for error messages (best effort)."""
     try:
-        from usagectl import consent
+        from usagectl import _files, consent
 
-        with open(path, encoding="utf-8") as handle:
-            return consent._line_of(handle.read(), table, key)
+        return consent._line_of(_files.read_regular(path, 1 << 20).decode("utf-8"), table, key)
     except (OSError, ValueError, AttributeError):
         return None
 

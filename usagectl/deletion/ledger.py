@@ -17,6 +17,7 @@ import json
 import os
 import uuid
 
+from usagectl import _files
 from usagectl.core import fsutil
 
 SCHEMA = 1
@@ -68,11 +69,10 @@ class Ledger:
                 continue
             path = os.path.join(self.directory, name)
             try:
-                with open(path, "rb") as handle:
-                    record = json.loads(handle.read().decode("utf-8"))
+                record = json.loads(_files.read_regular(path, 1 << 20).decode("utf-8"))
                 if not isinstance(record, dict) or record.get("status") not in STATUSES:
                     raise ValueError("not a deletion request record")
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RecursionError) as exc:
                 self.problems.append("%s: cannot read it (%s); left alone" % (path, exc))
                 continue
             records.append(record)

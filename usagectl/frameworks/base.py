@@ -40,6 +40,8 @@ class Framework:
     own_default_note: str = ""
     #: True when the framework has telemetry levels (Parsl's 1-3) that a level cap limits.
     has_levels: bool = False
+    #: The highest level the framework has (Parsl: 3), so `--level` can be checked.
+    max_level: int | None = None
     #: Hosts the framework sends telemetry to by default; verify --run blocks them (and
     #: whatever ``configured_endpoints`` says the settings point it at instead).
     endpoints: tuple[str, ...] = ()

@@ -223,9 +223,10 @@ def file_state(site_dir, runtime=None):
     """What our .pth in ``site_dir`` is: installed, current, ours, runtime present."""
     path = os.path.join(site_dir, PTH_NAME)
     expected = render_pth(runtime)
+    from usagectl import _files
+
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
+        text = _files.read_regular(path, 1 << 20).decode("utf-8", "replace")
     except FileNotFoundError:
         return {"path": path, "installed": False, "current": False, "ours": False,
                 "runtime": runtime or runtime_path(), "runtime_exists": None}

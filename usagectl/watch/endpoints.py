@@ -147,11 +147,11 @@ def from_consent(env):
 
 
 def _line(path, table, key):
+    from usagectl import _files
     from usagectl.consent import _line_of
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            return _line_of(handle.read(), table, key)
+        return _line_of(_files.read_regular(path, 1 << 20).decode("utf-8"), table, key)
     except (OSError, UnicodeDecodeError):
         return None
 

@@ -257,7 +257,7 @@ class Bacalhau(Framework):
         # existing directory (pkg/repo/fs.go: no repo.version means "uninitialised"). The
         # directory is created 0700, as it will hold keys.
         with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
-            data = fsutil.read_settings_file(path, "YAML")
+            data, _, seen = fsutil.read_settled(path, "YAML")
             indent = (4, 4, 0)  # what Go's yaml.v3 writes (bacalhau config set)
             if data is None:
                 doc = yamlfile.new_mapping()
@@ -281,7 +281,8 @@ class Bacalhau(Framework):
                 changed = changed or interval_stopped_now
             if changed or data is None:
                 new = yamlfile.dump(doc, indent)
-                yamlfile.write_checked(path, new, expect=lambda parsed: _says(parsed, disable))
+                yamlfile.write_checked(path, new, expect=lambda parsed: _says(parsed, disable),
+                                       unchanged=seen)
                 result["changed"].append(path)
                 _remember(env, path, new if isinstance(new, bytes) else new.encode("utf-8"))
             elif data is not None:
@@ -342,8 +343,10 @@ class Bacalhau(Framework):
         found = []
         path = installation_id_path(env)
         value = None
+        from usagectl import _files
+
         try:
-            with open(path, "rb") as handle:
+            with _files.open_regular(path) as handle:
                 value = handle.read(4096).decode("utf-8", "replace").strip() or None
         except OSError:
             pass

@@ -25,8 +25,10 @@ _MAX_FILE = 64 * 1024
 
 def _read_text(path):
     """(text or None, problem or None); a missing file is (None, None)."""
+    from usagectl import _files
+
     try:
-        with open(path, "rb") as handle:
+        with _files.open_regular(path) as handle:
             data = handle.read(_MAX_FILE + 1)
     except FileNotFoundError:
         return None, None

@@ -172,9 +172,11 @@ def _known_tree(data):
 
 
 def _load_file(path):
+    from usagectl import _files
+    from usagectl.core import fsutil
+
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = _files.read_regular(path, fsutil.SETTINGS_FILE_LIMIT)  # never blocks on a FIFO
     except OSError:
         return None  # dask ignores unreadable files
     known = _known_tree(data)
@@ -482,7 +484,7 @@ class Coiled(Framework):
             return result
         path = managed_file(env)
         with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
-            current = fsutil.read_settings_file(path, "YAML")
+            current, _, seen = fsutil.read_settled(path, "YAML")
             if decision.mode == "on":
                 if current is not None:
                     os.unlink(path)
@@ -493,7 +495,7 @@ class Coiled(Framework):
                 data = FILE_TEXT.encode("utf-8")
                 if current != data:
                     # repair doesn't matter here: the file is ours and holds nothing else.
-                    yamlfile.write_checked(path, data, expect=_says_off)
+                    yamlfile.write_checked(path, data, expect=_says_off, unchanged=seen)
                     result["changed"].append(path)
         if decision.mode != "on":
             self._remove_preload(env, result)
@@ -601,7 +603,7 @@ def _drop_preload_from_file(env, path):
     from usagectl.core import fsutil, yamlfile
 
     with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
-        data = fsutil.read_settings_file(path, "YAML")
+        data, _, seen = fsutil.read_settled(path, "YAML")
         if data is None:
             return
         if path.lower().endswith(".json"):
@@ -621,10 +623,12 @@ def _drop_preload_from_file(env, path):
             for item in [v for v in value if v == PRELOAD_MODULE]:
                 value.remove(item)
         if path.lower().endswith(".json"):
-            fsutil.atomic_write(path, json.dumps(doc, indent=2).encode("utf-8") + b"\n", new_mode=0o644)
+            fsutil.atomic_write(path, json.dumps(doc, indent=2).encode("utf-8") + b"\n", new_mode=0o644,
+                                expect=seen)
         else:
             yamlfile.write_checked(path, yamlfile.dump(doc, indent),
-                                   expect=lambda parsed: PRELOAD_MODULE not in preloads(get(parsed, PRELOAD_KEY)[1]))
+                                   expect=lambda parsed: PRELOAD_MODULE not in preloads(get(parsed, PRELOAD_KEY)[1]),
+                                   unchanged=seen)
 
 
 def _python_literal(value):

@@ -21,6 +21,7 @@ class Parsl(Framework):
     own_default = "off"
     own_default_note = "Parsl tracks usage only when Config(usage_tracking=...) asks for it"
     has_levels = True
+    max_level = 3
     endpoints = ("tracking.parsl-project.org",)
     python_package = "parsl"
     deletion_note = "Parsl documents no way to ask for usage data to be deleted"

@@ -47,8 +47,13 @@ def _read_config_value(path):
             return "blocked", None, "not a regular file: Ray blocks reading it when it starts"
     except OSError:
         pass
+    import io
+
+    from usagectl import _files
+
     try:
-        with open(path) as handle:
+        # Text mode with the default encoding, as Ray opens it; never blocking on a FIFO.
+        with io.TextIOWrapper(_files.open_regular(path)) as handle:
             config = json.load(handle)
     except FileNotFoundError:
         return "missing", None, None
@@ -180,19 +185,22 @@ class Ray(Framework):
             result["notes"].append("%s is set but empty, so Ray has no config file to write" % CONFIG_PATH_VAR)
             return result
         with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
-            data = fsutil.read_settings_file(path, "JSON")
-            config = {}
-            if data is not None:
-                try:
-                    config = jsonfile.parse_object(data, path)
-                except FrameworkFileDamaged:
-                    if not repair:
-                        raise
-                    fsutil.keep_damaged_copy(path, data, env.now(), result["notes"])
-                    config = {}
+            # Ray rewrites this file in place (open "w"): a view read while it does is
+            # empty or cut, and a rewrite from it would lose auth_token and every other key.
+            try:
+                data, config, seen = fsutil.read_settled(path, "JSON",
+                                                         lambda raw: jsonfile.parse_object(raw, path))
+            except FrameworkFileDamaged:
+                if not repair:
+                    raise
+                data = fsutil.read_settings_file(path, "JSON")
+                seen = fsutil.fingerprint(path)
+                fsutil.keep_damaged_copy(path, data, env.now(), result["notes"])
+                config = {}
+            config = config if data is not None else {}
             if data is None or config.get(KEY) is not want:
                 config[KEY] = want  # updates in place: other keys keep their order and values
-                fsutil.atomic_write(path, jsonfile.dumps_compact(config))
+                fsutil.atomic_write(path, jsonfile.dumps_compact(config), expect=seen)
                 result["changed"].append(path)
         raw = env.environ.get(ENV_VAR)
         if raw is not None and raw != ("1" if want else "0"):

@@ -266,8 +266,10 @@ def _live_sessions_reporting(env):
 
 def _dashboard_logged(session_path, word):
     path = os.path.join(session_path, "logs", "dashboard.log")
+    from usagectl import _files
+
     try:
-        with open(path, "rb") as handle:
+        with _files.open_regular(path) as handle:
             head = handle.read(_DASHBOARD_LOG_HEAD)
     except OSError:
         return False

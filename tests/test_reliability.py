@@ -1,0 +1,250 @@
+"""Regressions for the defects the stress suite found (issue #11), one test per defect.
+
+The stress suite (stress/) measures the same properties at scale; these keep each
+fixed defect fixed on every run.
+"""
+
+import datetime
+import os
+
+import pytest
+
+from usagectl import consent
+from usagectl.core import store
+
+NOW = datetime.datetime(2026, 12, 2, 8, 0, tzinfo=datetime.timezone.utc)
+
+
+def _written_file(tmp_path):
+    """A consent file written by usagectl: default on, ray off, parsl on at level 2."""
+    path, history = str(tmp_path / "consent.toml"), str(tmp_path / "history.jsonl")
+    store.set_modes(path, history, [None], "on", None, "test", now=NOW)
+    store.set_modes(path, history, ["ray"], "off", None, "test", now=NOW)
+    store.set_modes(path, history, ["parsl"], "on", 2, "test", now=NOW)
+    with open(path, "rb") as handle:
+        return path, handle.read()
+
+
+def _decisions(data, path):
+    snapshot = consent.parse_consent(data, path)
+    if snapshot.problem:
+        return "damaged"
+    return ({k: (e.mode, e.level) for k, e in snapshot.frameworks.items()},
+            snapshot.default and (snapshot.default.mode, snapshot.default.level))
+
+
+def test_every_truncation_of_a_written_file_is_damaged_or_identical(tmp_path):
+    path, data = _written_file(tmp_path)
+    full = _decisions(data, path)
+    assert full != "damaged"
+    outcomes = {"damaged": 0, "identical": 0}
+    for cut in range(len(data)):
+        got = _decisions(data[:cut], path)
+        # A cut that keeps the whole end line (only its newline lost) is the same file.
+        assert got in ("damaged", full), "cut at %d of %d reads %r" % (cut, len(data), got)
+        outcomes["damaged" if got == "damaged" else "identical"] += 1
+    assert outcomes["identical"] <= 1 and outcomes["damaged"] >= len(data) - 1
+
+
+def test_a_file_written_before_sealing_is_still_read_and_gets_sealed_on_the_next_write(tmp_path):
+    path, history = str(tmp_path / "consent.toml"), str(tmp_path / "history.jsonl")
+    old = ('# usagectl consent file: one telemetry decision shared by every framework.\n'
+           '# Format: docs/consent-file.md. Change it with `usagectl enable|disable|local`;\n'
+           '# hand edits are fine and their comments are kept.\n'
+           'schema = 1\n\n[frameworks.ray]\nmode = "off"\n')
+    with open(path, "w") as handle:
+        handle.write(old)
+    assert consent.read_consent(path).frameworks["ray"].mode == "off"
+    store.set_modes(path, history, ["parsl"], "off", None, "test", now=NOW)
+    text = open(path).read()
+    assert text.startswith(consent.SEALED_PREFIX) and text.endswith(consent.END_LINE + "\n")
+    assert text.count(consent.END_LINE) == 1
+    assert consent.read_consent(path).frameworks.keys() == {"ray", "parsl"}
+
+
+def test_the_end_line_stays_last_after_many_writes(tmp_path):
+    path, history = str(tmp_path / "consent.toml"), str(tmp_path / "history.jsonl")
+    for name in ("ray", "parsl", "bacalhau", "coiled", "fifth"):
+        store.set_modes(path, history, [name], "off", None, "test", now=NOW)
+        text = open(path).read()
+        assert text.count(consent.END_LINE) == 1 and text.endswith(consent.END_LINE + "\n")
+
+
+@pytest.mark.parametrize("name", [" ray", "ray ", " Y"])
+def test_framework_names_with_surrounding_spaces_are_damage(tmp_path, name):
+    data = ('schema = 1\n[frameworks."%s"]\nmode = "on"\n' % name).encode()
+    problem = consent.parse_consent(data, "c.toml").problem
+    assert problem is not None and "not a valid framework name" in problem.message
+
+
+def test_a_level_beyond_toml_int64_is_damage():
+    data = b'schema = 1\n[frameworks.parsl]\nmode = "on"\nlevel = 99999999999999999999999\n'
+    problem = consent.parse_consent(data, "c.toml").problem
+    assert problem is not None and problem.line == 4
+    ok = b'schema = 1\n[frameworks.parsl]\nmode = "on"\nlevel = 9223372036854775807\n'
+    assert consent.parse_consent(ok, "c.toml").problem is None
+
+
+# --- torn reads: never rewrite a framework file from a view another writer is cutting ---
+
+def test_a_ray_config_caught_empty_mid_rewrite_keeps_its_keys(env, tmp_path):
+    """Ray's `ray disable-usage-stats` opens config.json with "w": for an instant it is
+    empty. A rewrite from that view used to keep only {"usage_stats": false}."""
+    import json
+    import os
+    import threading
+
+    from helpers import decision_for
+
+    from usagectl import frameworks
+
+    path = os.path.join(env.home, ".ray", "config.json")
+    os.makedirs(os.path.dirname(path))
+    open(path, "w").close()  # Ray has just truncated it ...
+    refill = threading.Timer(0.05, lambda: open(path, "w").write(
+        json.dumps({"usage_stats": True, "auth_token": "canary-7f3"})))  # ... and writes it back
+    refill.start()
+    try:
+        frameworks.get("ray").apply(env, decision_for("ray", "off"))
+    finally:
+        refill.join()
+    assert json.load(open(path)) == {"usage_stats": False, "auth_token": "canary-7f3"}
+
+
+def test_a_file_replaced_between_read_and_write_is_not_overwritten(tmp_path):
+    from usagectl.core import fsutil
+
+    path = str(tmp_path / "config.json")
+    open(path, "w").write('{"a": 1}')
+    seen = fsutil.fingerprint(path)
+    open(path + ".new", "w").write('{"a": 1, "b": 2}')
+    os.replace(path + ".new", path)
+    with pytest.raises(fsutil.FileChanged):
+        fsutil.atomic_write(path, b'{"a": 1, "usage_stats": false}', expect=seen)
+    assert open(path).read() == '{"a": 1, "b": 2}'
+    assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
+
+
+def test_temp_files_of_dead_writers_are_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    from usagectl.core import fsutil
+
+    # A real process that has exited: its pid is gone (or reused, then the file waits).
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / (".consent.toml.%s.abc123.tmp" % dead)
+    stale.write_text("half a file")
+    live = tmp_path / (".consent.toml.%d.def456.tmp" % os.getpid())
+    live.write_text("in flight")
+    fsutil.atomic_write(str(tmp_path / "consent.toml"), b"schema = 1\n")
+    assert not stale.exists()
+    assert live.exists()  # this process is alive: its temp file is in flight
+
+
+# --- symlinks -------------------------------------------------------------------
+
+def test_a_symlink_at_history_is_never_followed(tmp_path, cli, env):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.makedirs(os.path.dirname(env.history_path), exist_ok=True)
+    os.symlink(victim, env.history_path)
+    result = cli("disable")
+    assert victim.read_text() == "precious\n"
+    assert result.exit_code == 1 and "symlink" in result.stderr
+    assert "Traceback" not in result.stderr
+    # Nothing landed: the change and its history go together.
+    assert not os.path.exists(env.consent_path)
+
+
+def test_a_dangling_consent_link_never_creates_directories(tmp_path, cli, env):
+    target = tmp_path / "nonexistent" / "deeper" / "x.toml"
+    os.makedirs(os.path.dirname(env.consent_path), exist_ok=True)
+    os.symlink(target, env.consent_path)
+    result = cli("disable")
+    assert result.exit_code == 1
+    assert "does not create directories a link points into" in result.stderr
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_a_symlinked_consent_file_is_followed_and_the_link_kept(tmp_path, cli, env):
+    real = tmp_path / "dotfiles" / "consent.toml"
+    real.parent.mkdir()
+    os.makedirs(os.path.dirname(env.consent_path), exist_ok=True)
+    os.symlink(real, env.consent_path)
+    assert cli("disable").exit_code == 0
+    assert os.path.islink(env.consent_path)
+    assert consent.read_consent(str(real)).default.mode == "off"
+
+
+# --- history is part of the change ------------------------------------------------
+
+def _history(env):
+    return store.read_history(env.history_path, consent_path=env.consent_path)[0]
+
+
+def test_a_change_killed_before_its_history_line_is_finished_by_the_next_writer(env, monkeypatch):
+    calls = []
+
+    def killed(path, lines, new_mode=0o600):
+        calls.append(path)
+        raise KeyboardInterrupt  # stands for kill -9 between the replace and the append
+
+    monkeypatch.setattr(store.fsutil, "append_lines", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store.set_modes(env.consent_path, env.history_path, ["ray"], "off", None, "one", now=NOW)
+    monkeypatch.undo()
+    assert consent.read_consent(env.consent_path).frameworks["ray"].mode == "off"
+    # Read-only: `history` shows the landed change from the journal without writing.
+    assert [r["command"] for r in _history(env)] == ["one"]
+    assert os.path.exists(env.history_path + ".pending")
+    store.set_modes(env.consent_path, env.history_path, ["parsl"], "off", None, "two", now=NOW)
+    assert [r["command"] for r in _history(env)] == ["one", "two"]
+    assert not os.path.exists(env.history_path + ".pending")
+
+
+def test_a_change_killed_before_the_replace_leaves_no_history_line(env, monkeypatch):
+    real_write = store.fsutil.atomic_write
+
+    def killed(path, data, *args, **kwargs):
+        if path == env.consent_path:
+            raise SystemExit("killed")  # after the journal, before the consent file
+        return real_write(path, data, *args, **kwargs)
+
+    store.set_modes(env.consent_path, env.history_path, ["ray"], "off", None, "one", now=NOW)
+    monkeypatch.setattr(store.fsutil, "atomic_write", killed)
+    with pytest.raises(SystemExit):
+        store.set_modes(env.consent_path, env.history_path, ["ray"], "on", None, "two", now=NOW)
+    monkeypatch.undo()
+    # The journal was removed on the way out; even if it were not, it matches no file.
+    assert consent.read_consent(env.consent_path).frameworks["ray"].mode == "off"
+    store.set_modes(env.consent_path, env.history_path, ["parsl"], "off", None, "three", now=NOW)
+    assert [r["command"] for r in _history(env)] == ["one", "three"]
+
+
+def test_a_full_state_dir_stops_the_change_before_it_lands(env, monkeypatch):
+    real_write = store.fsutil.atomic_write
+
+    def full(path, data, *args, **kwargs):
+        if path.endswith(".pending"):
+            raise OSError(28, "No space left on device", path)
+        return real_write(path, data, *args, **kwargs)
+
+    monkeypatch.setattr(store.fsutil, "atomic_write", full)
+    with pytest.raises(store.UsagectlError, match="nothing was changed"):
+        store.set_modes(env.consent_path, env.history_path, ["ray"], "off", None, "one", now=NOW)
+    assert not os.path.exists(env.consent_path)
+
+
+def test_history_last_reads_from_the_end_and_across_rotated_files(env, monkeypatch):
+    monkeypatch.setattr(store, "HISTORY_ROTATE_BYTES", 2000)
+    for index in range(60):
+        store.set_modes(env.consent_path, env.history_path, ["ray"], "off" if index % 2 else "on",
+                        None, "cmd-%d" % index, now=NOW)
+    rotated = store._rotated(env.history_path)
+    assert len(rotated) >= 2
+    records = store.read_history(env.history_path)[0]
+    assert [r["command"] for r in records] == ["cmd-%d" % i for i in range(60)]  # nothing lost
+    last = store.read_history(env.history_path, last=3)[0]
+    assert [r["command"] for r in last] == ["cmd-57", "cmd-58", "cmd-59"]
