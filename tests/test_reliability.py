@@ -248,3 +248,139 @@ def test_history_last_reads_from_the_end_and_across_rotated_files(env, monkeypat
     assert [r["command"] for r in records] == ["cmd-%d" % i for i in range(60)]  # nothing lost
     last = store.read_history(env.history_path, last=3)[0]
     assert [r["command"] for r in last] == ["cmd-57", "cmd-58", "cmd-59"]
+
+
+# --- secrets never on screen ----------------------------------------------------------
+
+CANARY = "canary-tok-5e1f9a"
+
+
+@pytest.mark.parametrize("body", [
+    "coiled:\n  token: %s\n  token: %s-2\n" % (CANARY, CANARY),      # duplicate key
+    "coiled:\n  token: %s\n   bad: [\n" % CANARY,                       # syntax error after it
+    "coiled:\n  token: \"%s\n" % CANARY,                                # unterminated quote
+    "coiled: {token: %s, token: x}\n" % CANARY,
+])
+def test_a_malformed_dask_file_never_shows_its_content(cli, tmp_path, body):
+    config = tmp_path / "home" / ".config" / "dask"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "coiled.yaml").write_text(body)
+    for args in (("status", "--json"), ("status",), ("preview", "coiled"), ("disable", "coiled"),
+                 ("verify", "coiled", "--json")):
+        result = cli(*args)
+        assert CANARY not in result.stdout + result.stderr, args
+        assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("body", [
+    "API:\n  Host: x\nAPI:\n  Token: %s\n" % CANARY,
+    "Orchestrator:\n  Auth:\n    Token: %s\n   oops: [\n" % CANARY,
+    "DisableAnalytics: %s: true\n" % CANARY,
+])
+def test_a_malformed_bacalhau_config_never_shows_its_content(cli, tmp_path, body):
+    config = tmp_path / "home" / ".bacalhau"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.yaml").write_text(body)
+    for args in (("status", "--json"), ("preview", "bacalhau", "--json"), ("disable", "bacalhau")):
+        result = cli(*args)
+        assert CANARY not in result.stdout + result.stderr, args
+        assert "Traceback" not in result.stderr
+
+
+# --- one hostile record never breaks the viewer ---------------------------------------
+
+def _ray_session(tmp_path, name, body):
+    session = tmp_path / "tmp" / "ray" / name
+    session.mkdir(parents=True)
+    (session / "usage_stats.json").write_bytes(body)
+    return session
+
+
+def test_absurd_nesting_in_one_ray_file_is_skipped_and_the_others_shown(cli, tmp_path):
+    import json
+    import shutil
+    from pathlib import Path
+
+    good = Path(__file__).parent / "fixtures" / "ray" / "enabled" / "session_2026-11-24_00-02-40_976526_5951"
+    shutil.copytree(good, tmp_path / "tmp" / "ray" / good.name)
+    _ray_session(tmp_path, "session_2026-11-25_10-00-00_000001_42", b"[" * 10000 + b"]" * 10000)
+    _ray_session(tmp_path, "session_2026-11-25_11-00-00_000001_43",
+                 b'{"usage_stats": {"x": ' + b"[" * 900 + b"]" * 900 + b'}, "success": true}')
+    for args in (("show-last", "ray", "--json"), ("show-last", "ray"), ("show-last", "ray", "-n", "5"),
+                 ("preview", "ray"), ("request-deletion", "ray", "--list-ids")):
+        result = cli(*args)
+        assert "Traceback" not in result.stderr and "RecursionError" not in result.stdout + result.stderr, args
+        assert result.exit_code in (0, 5), (args, result.stderr)
+    envelope = json.loads(cli("show-last", "ray", "-n", "5", "--json").stdout)
+    sources = [json.dumps(p["source"]) for p in envelope["data"]["frameworks"][0]["payloads"]]
+    assert any(good.name in source for source in sources)
+    assert any("session_2026-11-25_10-00-00_000001_42" in (w["file"] or "") for w in envelope["warnings"])
+
+
+def test_rich_markup_in_a_session_directory_name_is_shown_not_interpreted(cli, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    good = Path(__file__).parent / "fixtures" / "ray" / "enabled" / "session_2026-11-24_00-02-40_976526_5951"
+    hostile = "session_2026-11-26_00-00-00_000001_[reverse]X[blink]"
+    shutil.copytree(good, tmp_path / "tmp" / "ray" / hostile)
+    for args in (("show-last", "ray", "-n", "5"), ("request-deletion", "ray", "--list-ids")):
+        shown = cli(*args).stdout
+        assert "[reverse]X[blink]" in shown.replace("\n", ""), args
+        # With colour forced too: the name is printed, never interpreted as markup.
+        coloured = cli(*args, env={"FORCE_COLOR": "1"}).stdout
+        assert "[reverse]X[blink]" in coloured.replace("\n", ""), args
+        assert "\x1b[7m" not in coloured and "\x1b[5m" not in coloured
+
+
+# --- output and exit-code edges -------------------------------------------------------
+
+def test_closed_stdout_makes_the_change_and_exits_1_in_one_line(env, cli_process):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "from usagectl.main import run; run()", "enable"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60,
+                          env=dict(os.environ), close_fds=True,
+                          preexec_fn=lambda: os.close(1))
+    assert proc.returncode == 1
+    assert "standard output is closed" in proc.stderr and "Traceback" not in proc.stderr
+    assert "AttributeError" not in proc.stderr
+    assert consent.read_consent(env.consent_path).default.mode == "on"
+
+
+def test_credentials_from_a_closed_stdin_is_one_line(env):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "from usagectl.main import run; run()",
+                           "credentials", "set", "smtp", "--stdin"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ), preexec_fn=lambda: os.close(0))
+    assert proc.returncode == 2, proc.stderr
+    assert "standard input is closed" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr
+
+
+@pytest.mark.parametrize("since", ["99999999999d", "99999999999999999999999w"])
+def test_a_since_beyond_the_calendar_is_a_usage_error(cli, since):
+    result = cli("show-last", "--since", since)
+    assert result.exit_code == 2 and "OverflowError" not in result.stderr
+    assert "--since" in result.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (("enable", "--level", "99999999999999999999999"), "64-bit"),
+    (("enable", "parsl", "--level", "4"), "1-3"),
+    (("enable", "ray", "--level", "2"), "no telemetry levels"),
+    (("local", "bacalhau", "--level", "1"), "no telemetry levels"),
+])
+def test_levels_are_bounded_and_nothing_is_written(cli, env, args, words):
+    result = cli(*args)
+    assert result.exit_code == 2 and words in result.stderr
+    assert not os.path.exists(env.consent_path)
+
+
+def test_a_level_within_bounds_is_accepted(cli, env):
+    assert cli("enable", "parsl", "--level", "3").exit_code == 0
+    assert consent.read_consent(env.consent_path).frameworks["parsl"].level == 3

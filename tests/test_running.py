@@ -69,7 +69,7 @@ def test_a_running_bacalhau_serve_is_judged_by_when_it_read_its_config(isolated_
     try:
         time.sleep(0.5)
         checks = {c["check"]: c for c in run_in_process("verify", "bacalhau", "--json").json()["data"]["checks"]}
-        assert checks["running"]["status"] == "pass"
+        assert checks["running"]["status"] == "pass", checks["running"]
         time.sleep(1.1)
         config = isolated_home / ".bacalhau" / "config.yaml"
         config.write_text(config.read_text() + "# edited after it started\n")

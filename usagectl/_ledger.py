@@ -146,7 +146,7 @@ def decode_entry(raw):
     """Parse one ledger line (bytes). Returns a dict with ``body`` as bytes, or None."""
     try:
         entry = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested, i.e. hostile
         return None
     if not isinstance(entry, dict) or not isinstance(entry.get("framework"), str):
         return None
@@ -206,7 +206,7 @@ def read_places(framework, kind, environ=None, limit=1000, budget=1 << 20):
     for raw in reversed(data.split(b"\n")):
         try:
             entry = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue  # a partial first line, or damage: one bad line never hides the others
         if (isinstance(entry, dict) and entry.get("framework") == framework and entry.get("kind") == kind
                 and isinstance(entry.get("path"), str) and entry["path"] not in found):

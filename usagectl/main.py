@@ -85,6 +85,12 @@ def execute(argv, env=None):
         if _debug():
             raise
         code = _unexpected(env, argv, exc)
+    if getattr(env.stdout, "lost", False):
+        # `usagectl enable >&-`: the command ran (the change is made), its output could not
+        # be shown. Exit 1 says so; the one line goes to stderr when that is open.
+        env.stderr.write("usagectl: error: standard output is closed; the command ran but its "
+                         "output was lost\n")
+        code = code or ExitCode.ERROR
     return int(code or 0)
 
 

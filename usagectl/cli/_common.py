@@ -104,7 +104,11 @@ def parse_since(text, now):
     """'30m', '2h', '7d', '1w', or an ISO 8601 time (UTC when no offset is given)."""
     match = _RELATIVE.match(text)
     if match:
-        return now - datetime.timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+        try:
+            return now - datetime.timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+        except OverflowError:
+            raise BadInput("--since %r reaches back before the year 1: use a smaller span or a date"
+                           % text) from None
     try:
         when = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:

@@ -5,7 +5,6 @@ read with hidden input or from stdin, and never printed, logged or written by us
 Where no keyring exists, USAGECTL_SMTP_PASSWORD / USAGECTL_HTTP_TOKEN are used instead.
 """
 
-import sys
 
 import click
 
@@ -64,7 +63,12 @@ def set_secret(env, report, name, from_stdin):
     """Store a secret in the OS keyring (asked for with hidden input)."""
     secrets = _secrets()
     if from_stdin:
-        secret = sys.stdin.readline().rstrip("\r\n")
+        from usagectl.core.environment import ClosedStream
+
+        if isinstance(env.stdin, ClosedStream):
+            raise BadInput("standard input is closed: there is no secret to read",
+                           hint="pipe the secret in, e.g. `pass show smtp | usagectl credentials set smtp --stdin`")
+        secret = env.stdin.readline().rstrip("\r\n")
     elif not env.interactive:
         raise BadInput("standard input is not a terminal, so the secret can't be asked for",
                        hint="pass --stdin to read it from the first line of standard input")

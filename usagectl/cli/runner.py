@@ -12,6 +12,10 @@ from usagectl.commands.result import Report
 from usagectl.core.errors import BadInput, UsagectlError
 from usagectl.core.exitcodes import ExitCode
 
+#: Commands whose outcome does not depend on the consent decision: a damaged consent or
+#: policy file doesn't change their exit code (docs/exit-codes.md, "Damaged files").
+_DECISION_FREE = ("credentials", "completion", "request-deletion")
+
 
 def run_command(env, command_name, body, render=None, json_output=False, **params):
     """Run ``body(env, report, **params)``, print its result, return the exit code."""
@@ -28,7 +32,20 @@ def run_command(env, command_name, body, render=None, json_output=False, **param
             raise
         report.fail(UsagectlError("%s: %s" % (exc.filename or "I/O", exc.strerror or exc),
                                   path=exc.filename))
+    if report.exit_code == ExitCode.OK and not command_name.startswith(_DECISION_FREE):
+        _flag_damaged_decision_files(env, report)
     return emit(env, report, render, json_output)
+
+
+def _flag_damaged_decision_files(env, report):
+    """One rule for every command that reads the decision: when the consent or policy file
+    is damaged, it does what it safely can (everything counts as off), warns, exits 4."""
+    from usagectl.core import decisions
+
+    snapshot = decisions.Snapshot(env)
+    if snapshot.problems():
+        decisions.warn_problems(report, snapshot)
+        report.exit_code = ExitCode.CONSENT_DAMAGED
 
 
 def emit(env, report, render=None, json_output=False):

@@ -32,12 +32,42 @@ def expanduser_like_python(environ, path):
     return (home + path[1:]) or "/"
 
 
+class ClosedStream:
+    """Stands in for a standard stream the shell closed (``>&-``: Python's sys.stdout is
+    None). Writes go nowhere and are remembered, so the command still runs to the end and
+    its exit code can say that its output was lost."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def __init__(self, name):
+        self.name = name
+        self.lost = False
+
+    def write(self, text):
+        if text:
+            self.lost = True
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def readline(self, *args):
+        return ""
+
+    def read(self, *args):
+        return ""
+
+
 class Environment:
     def __init__(self, environ=None, stdout=None, stderr=None, argv=None, now=None, stdin=None):
         self.environ = dict(os.environ if environ is None else environ)
-        self.stdin = stdin or sys.stdin
-        self.stdout = stdout or sys.stdout
-        self.stderr = stderr or sys.stderr
+        self.stdin = stdin or sys.stdin or ClosedStream("stdin")
+        self.stdout = stdout or sys.stdout or ClosedStream("stdout")
+        self.stderr = stderr or sys.stderr or ClosedStream("stderr")
         self.argv = list(sys.argv[1:] if argv is None else argv)
         self._now = now
         #: Places given with --path on this command line: searched for every framework's

@@ -27,6 +27,9 @@ def parse_object(data, path, what="JSON"):
         return {}
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise FrameworkFileDamaged("%s: not valid %s (nested too deeply to be a settings file)" % (path, what),
+                                   path=path, hint="fix it, or rerun with --repair (a copy is kept)") from None
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
         message = getattr(exc, "msg", str(exc))

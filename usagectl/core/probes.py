@@ -30,7 +30,13 @@ try:
 except ImportError as exc:
     answer = {"missing": exc.name or str(exc)}
 except Exception as exc:
-    answer = {"error": "%s: %s" % (type(exc).__name__, exc)}
+    # The type, and a YAML/TOML/JSON error's line; never the message: parsers quote the
+    # settings file there, and the quoted line may hold a token.
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if getattr(mark, "line", None) is not None else getattr(exc, "lineno", None)
+    where = getattr(mark, "name", None) or getattr(exc, "filename", None)
+    answer = {"error": type(exc).__name__ + (" in %s" % where if where else "")
+              + (" line %s" % line if line else "")}
 sys.stdout.write("\\n" + json.dumps(answer) + "\\n")
 """
 
@@ -73,7 +79,18 @@ def run(env, framework, *args, timeout=TIMEOUT_S):
             if "error" in answer:
                 return ProbeResult(error=answer["error"])
             return ProbeResult(data=answer["data"])
-    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-    return ProbeResult(error="the %s probe failed (exit %d): %s" % (name, proc.returncode, tail))
+    return ProbeResult(error="the %s probe failed (exit %d): %s" % (name, proc.returncode,
+                                                                   _exception_name(proc.stderr)))
+
+
+def _exception_name(stderr):
+    """The exception a crashed probe died of, by name only: its message and the lines after
+    it can quote a framework's settings file (a YAML error shows the line holding a token)."""
+    for line in reversed(stderr.splitlines()):
+        if line and not line[0].isspace():
+            head = line.split(":", 1)[0].strip()
+            if head and all(part.isidentifier() for part in head.split(".")):
+                return head
+    return "no readable error (set USAGECTL_DEBUG=1 and run the framework's import yourself)"
 
 

@@ -10,6 +10,19 @@ import os
 
 
 def boot_time():
+    """The wall-clock time the machine booted, as precisely as /proc gives it.
+
+    /proc/stat's ``btime`` is whole seconds (and is itself derived, so it can be off by
+    one more): derived from /proc/uptime instead, it is good to its 10 ms tick, which
+    matters when a process start is compared with when a config file was written.
+    """
+    import time
+
+    try:
+        with open("/proc/uptime", "rb") as handle:
+            return time.time() - float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         with open("/proc/stat", "rb") as handle:
             for line in handle:
@@ -18,6 +31,11 @@ def boot_time():
     except (OSError, ValueError):
         pass
     return None
+
+
+#: How far apart two instants must be for "the process started after the file was written"
+#: to be known, given the tick of /proc's start times.
+START_UNCERTAINTY_S = 0.05
 
 
 def started(pid, boot=None):
@@ -32,7 +50,7 @@ def started(pid, boot=None):
         return None
     if boot is None:
         return None
-    return datetime.datetime.fromtimestamp(boot + ticks / hz, datetime.timezone.utc).replace(microsecond=0)
+    return datetime.datetime.fromtimestamp(boot + ticks / hz, datetime.timezone.utc)
 
 
 def processes(match, proc="/proc"):

@@ -47,7 +47,7 @@ def _load(path: str) -> dict[str, Any]:
 
     try:
         found = json.loads(_files.read_regular(path, MAX_BYTES))
-    except (OSError, ValueError):  # absent, not a regular file, too large, damaged: parse instead
+    except (OSError, ValueError, RecursionError):  # absent, not a regular file, too large, damaged: parse instead
         return {}
     return found if isinstance(found, dict) and found.get("v") == 1 else {}
 

@@ -33,8 +33,37 @@ def _error_line(exc):
 
 
 def _error_text(exc):
+    """What is wrong, in the parser's words with every quoted piece of the file removed.
+
+    YAML parsers quote the file: ruamel's duplicate-key error names the key and its
+    value, and str(exc) shows the offending line, which may be ``token: <the token>``.
+    Error messages about framework files name the file and line, never their content.
+    """
     problem = getattr(exc, "problem", None)
-    return problem if problem else exc.__class__.__name__
+    if not isinstance(problem, str) or not problem:
+        return "a YAML syntax error"
+    if "duplicate key" in problem:
+        return "a key appears twice"
+    return _unquoted(problem).strip()[:120] or "a YAML syntax error"
+
+
+def _unquoted(text):
+    out, quote = [], None
+    for char in text:
+        if quote:
+            if char == quote:
+                out.append("…" + char)
+                quote = None
+            continue
+        if char in "\"'":
+            quote = char
+        out.append(char)
+    return "".join(out)
+
+
+def error_summary(exc):
+    """(line or None, safe words) for any YAML parser's exception (see _error_text)."""
+    return _error_line(exc), _error_text(exc)
 
 
 def load_mapping(data, path):
@@ -138,13 +167,17 @@ def safe_load_checked(data, path):
         try:
             results.append(pyyaml.safe_load(text))
         except Exception as exc:
-            raise ValueError("%s would not parse with PyYAML: %s" % (path, exc))
+            line, words = error_summary(exc)
+            raise ValueError("%s%s would not parse with PyYAML: %s" % (
+                path, "" if line is None else " line %d" % line, words)) from None
     from ruamel.yaml import YAML
 
     try:
         results.append(YAML(typ="safe", pure=True).load(text))
     except Exception as exc:
-        raise ValueError("%s would not parse with ruamel.yaml: %s" % (path, exc))
+        line, words = error_summary(exc)
+        raise ValueError("%s%s would not parse with ruamel.yaml: %s" % (
+            path, "" if line is None else " line %d" % line, words)) from None
     return results[0]
 
 

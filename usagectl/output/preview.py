@@ -16,7 +16,7 @@ def _pretty(body):
         prefix, text = "1", body[1:]
     try:
         return prefix, json.dumps(json.loads(text), indent=2)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "", body
 
 

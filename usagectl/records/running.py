@@ -4,7 +4,12 @@ Each framework lists its own (``Framework.running``: Ray's heads); this module i
 status, sync and verify share: which of them send against a restrictive decision.
 """
 
-from usagectl.core.payloads import iso
+from usagectl.core.payloads import iso as _iso
+
+
+def iso(when):
+    """Process start times to the second: /proc's tick makes anything finer noise."""
+    return _iso(when.replace(microsecond=0)) if when is not None else None
 
 
 def against(env, framework, decision):

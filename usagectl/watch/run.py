@@ -207,7 +207,7 @@ def read_log(path):
         try:
             record = json.loads(line)
             kind = record["kind"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             bad += 1
             continue
         if kind == "attempt":

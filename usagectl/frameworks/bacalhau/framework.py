@@ -502,7 +502,8 @@ def running_serves(env):
     out = []
     for pid, _argv in found:
         when = procs.started(pid)
-        if when is not None and written is not None and when.timestamp() > written and disabled is not None:
+        if when is not None and written is not None and disabled is not None \
+                and when.timestamp() > written + procs.START_UNCERTAINTY_S:
             reporting = not disabled
         else:
             reporting = None

@@ -50,7 +50,10 @@ def read_system_metadata(path):
     try:
         doc = YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
-        return {}, "%s is not valid YAML (%s)" % (path, str(exc).splitlines()[0] if str(exc) else exc)
+        from usagectl.core import yamlfile
+
+        line, words = yamlfile.error_summary(exc)  # never the file's text: it may hold a key
+        return {}, "%s%s is not valid YAML (%s)" % (path, "" if line is None else " line %d" % line, words)
     if not isinstance(doc, dict):
         return {}, "%s does not hold a mapping" % path
     return doc, None

@@ -192,9 +192,11 @@ def _load_file(path):
     try:
         config = _safe_load(text)
     except Exception as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = " line %d" % (mark.line + 1) if mark is not None else ""
-        raise MalformedConfig(path, "malformed YAML%s (%s)" % (where, getattr(exc, "problem", None) or exc))
+        from usagectl.core import yamlfile
+
+        line, words = yamlfile.error_summary(exc)  # never the file's text: it may hold the token
+        where = " line %d" % line if line is not None else ""
+        raise MalformedConfig(path, "malformed YAML%s (%s)" % (where, words)) from None
     if config is not None and not isinstance(config, dict):
         raise MalformedConfig(path, "the top level is a %s, not a mapping" % type(config).__name__)
     return config

@@ -19,18 +19,30 @@ VERIFY_KEYS = (
 )
 
 
+def _describe(exc):
+    """The error's type and, for a YAML error, the file and line: never its message, which
+    quotes the file (and the line it quotes may hold the Coiled token)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None and getattr(mark, "line", None) is not None:
+        return "%s in %s line %d" % (type(exc).__name__, getattr(mark, "name", "a dask config file"),
+                                     mark.line + 1)
+    return type(exc).__name__
+
+
 def probe():
     try:
         import coiled  # noqa: F401  (registers coiled's defaults with dask)
         import dask.config
     except ImportError:
         return {"installed": False}
+    except Exception as exc:  # dask reads every config file on import: a bad one raises here
+        return {"installed": True, "error": _describe(exc)}
     try:
         dask.config.refresh()
         values = {key: dask.config.get(key, None) for key in VERIFY_KEYS}
         preload = dask.config.get("distributed.scheduler.preload", [])
     except Exception as exc:
-        return {"installed": True, "error": "%s: %s" % (type(exc).__name__, exc)}
+        return {"installed": True, "error": _describe(exc)}
     return {"installed": True, "values": values,
             "preload": preload if isinstance(preload, (list, str)) else repr(preload)}
 

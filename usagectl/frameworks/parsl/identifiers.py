@@ -15,7 +15,7 @@ def _parsl_body(found, body, source):
         body = body[1:]
     try:
         message = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return
     if isinstance(message, dict):
         found.add("correlator", message.get("correlator"), source)

@@ -64,7 +64,7 @@ def event_from_json_line(line):
         return None
     try:
         record = json.loads(line.data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(record, dict) or record.get("name") != LOGGER:
         return None

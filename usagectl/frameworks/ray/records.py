@@ -126,7 +126,7 @@ def payload_from_file(data, path, session_name, environ):
         stats = document["usage_stats"]
         if not isinstance(stats, dict):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None, model.Skipped(path, "not in Ray's usage_stats.json format")
     from usagectl.core import delivery as deliveries
 
