@@ -113,3 +113,32 @@ def test_json_lists_next_steps_while_the_framework_is_still_on(tmp_path):
     assert commands == ["usagectl disable ray", "usagectl verify"]
     assert data["requests"][0]["status"] == "sent"
     assert RAY_SESSION_ID in data["requests"][0]["message"]
+
+
+def test_a_crash_between_the_file_and_its_receipt_leaves_no_second_request(tmp_path, monkeypatch):
+    """Killed after the .eml is written but before the ledger says "written": the next run
+    finishes the same request (same id, same Message-ID, same file), never a second one."""
+    from clirun import run_in_process
+
+    from usagectl.deletion import ledger
+
+    out = tmp_path / "out"
+    real_save = ledger.Ledger.save
+
+    def crash_on_receipt(self, record, status=None, **kwargs):
+        if status == ledger.WRITTEN:
+            raise KeyboardInterrupt  # stands for kill -9 right after the file landed
+        return real_save(self, record, status=status, **kwargs)
+
+    monkeypatch.setattr(ledger.Ledger, "save", crash_on_receipt)
+    assert run_in_process("request-deletion", "ray", "--via", "file", "--output", str(out)).exit_code == 130
+    monkeypatch.setattr(ledger.Ledger, "save", real_save)
+    [pending] = ledger_records()
+    assert pending["status"] == "pending"
+    result = run_cli("request-deletion", "ray", "--via", "file", "--output", str(out))
+    assert result.exit_code == 0, result
+    [eml] = list(out.glob("*.eml"))
+    [record] = ledger_records()
+    assert record["id"] == pending["id"] and record["status"] == "written"
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert message["Message-ID"] == pending["message_id"]

@@ -191,10 +191,11 @@ def test_a_change_killed_before_its_history_line_is_finished_by_the_next_writer(
         calls.append(path)
         raise KeyboardInterrupt  # stands for kill -9 between the replace and the append
 
+    real_append = store.fsutil.append_lines
     monkeypatch.setattr(store.fsutil, "append_lines", killed)
     with pytest.raises(KeyboardInterrupt):
         store.set_modes(env.consent_path, env.history_path, ["ray"], "off", None, "one", now=NOW)
-    monkeypatch.undo()
+    monkeypatch.setattr(store.fsutil, "append_lines", real_append)
     assert consent.read_consent(env.consent_path).frameworks["ray"].mode == "off"
     # Read-only: `history` shows the landed change from the journal without writing.
     assert [r["command"] for r in _history(env)] == ["one"]
@@ -216,7 +217,7 @@ def test_a_change_killed_before_the_replace_leaves_no_history_line(env, monkeypa
     monkeypatch.setattr(store.fsutil, "atomic_write", killed)
     with pytest.raises(SystemExit):
         store.set_modes(env.consent_path, env.history_path, ["ray"], "on", None, "two", now=NOW)
-    monkeypatch.undo()
+    monkeypatch.setattr(store.fsutil, "atomic_write", real_write)
     # The journal was removed on the way out; even if it were not, it matches no file.
     assert consent.read_consent(env.consent_path).frameworks["ray"].mode == "off"
     store.set_modes(env.consent_path, env.history_path, ["parsl"], "off", None, "three", now=NOW)

@@ -169,7 +169,10 @@ class Sender:
 
     def deliver(self, book, record):
         """Record, then send. Returns the updated record. Called under the ledger lock."""
-        if self.via in ("email", "http"):
+        # Recorded before anything leaves usagectl, --via file included: a crash after the
+        # file is written but before its receipt leaves a pending record, and the next run
+        # rewrites the same file (named by the request id, same Message-ID), never a second one.
+        if self.via in ("email", "http", "file"):
             book.save(record, status=ledger.PENDING, via=self.via,
                       detail="recorded before the first send attempt" if not record["events"]
                       else "resending (same Message-ID / Idempotency-Key)")
