@@ -385,3 +385,23 @@ def test_levels_are_bounded_and_nothing_is_written(cli, env, args, words):
 def test_a_level_within_bounds_is_accepted(cli, env):
     assert cli("enable", "parsl", "--level", "3").exit_code == 0
     assert consent.read_consent(env.consent_path).frameworks["parsl"].level == 3
+
+
+# --- append-only files grow without bound: rotated, nothing lost ----------------------
+
+def test_the_sent_ledger_rotates_and_every_record_is_still_read(env, monkeypatch):
+    from usagectl import _ledger
+    from usagectl.core import ledger_scan
+
+    monkeypatch.setattr(_ledger, "ROTATE_BYTES", 4000)
+    for index in range(120):
+        assert _ledger.record_sent("ray" if index % 3 else "parsl", "https://x.invalid/",
+                                   b'{"n": %d}' % index, environ=env.environ)
+    rotated = _ledger.rotated_paths(_ledger.ledger_path(env.environ))
+    assert len(rotated) >= 3
+    found, skipped = ledger_scan.scan(env.environ, ["ray", "parsl"], limit=None)
+    assert skipped == []
+    bodies = sorted(int(p.body[6:-1]) for name in found for p in found[name])
+    assert bodies == list(range(120))
+    newest, _ = ledger_scan.scan(env.environ, ["ray", "parsl"], limit=1)
+    assert newest["ray"][0].body == b'{"n": 119}' and newest["parsl"][0].body == b'{"n": 117}'

@@ -97,11 +97,58 @@ def _ensure_dir(directory):
         pass
 
 
-def _append_locked(path, data):
+#: sent.jsonl is rotated above this size: renamed sent-000001.jsonl, sent-000002.jsonl, ...
+#: (oldest first) by the appender that finds it full. Nothing is deleted; readers read
+#: the current file first, then the rotated ones, newest first.
+ROTATE_BYTES = 8 << 20
+
+
+def rotated_paths(path):
+    """The rotated files of the append-only file ``path``, oldest first."""
+    directory, name = os.path.split(os.path.abspath(path))
+    stem, dot, ext = name.rpartition(".")
+    prefix, suffix = (stem if dot else name) + "-", ("." + ext) if dot else ""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    found = sorted(n for n in names if n.startswith(prefix) and n.endswith(suffix)
+                   and n[len(prefix):len(n) - len(suffix)].isdigit())
+    return [os.path.join(directory, n) for n in found]
+
+
+def _rotate(path, fd):
+    """Rename a full ``path`` (whose lock ``fd`` holds) to the next rotated name.
+
+    Only the current inode is ever rotated (a process that waited on the lock of a file
+    someone else already rotated just appends to it: the line is kept there), and the
+    new name is claimed with link(), which never overwrites.
+    """
+    try:
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            return False
+    except OSError:
+        return False
+    existing = rotated_paths(path)
+    number = int(os.path.basename(existing[-1]).rsplit("-", 1)[1].split(".")[0]) + 1 if existing else 1
+    stem, dot, ext = os.path.abspath(path).rpartition(".")
+    for attempt in range(number, number + 100):
+        target = "%s-%06d.%s" % (stem, attempt, ext) if dot else "%s-%06d" % (path, attempt)
+        try:
+            os.link(path, target)
+        except FileExistsError:
+            continue
+        os.unlink(path)
+        return True
+    return False
+
+
+def _append_locked(path, data, rotate=True):
     _ensure_dir(os.path.dirname(os.path.abspath(path)))
     # Never through a symlink, never blocking on a FIFO in the ledger's place.
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
                  | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
+    rotated = False
     try:
         import stat
 
@@ -109,11 +156,14 @@ def _append_locked(path, data):
             raise OSError(22, "not a regular file", path)
         locked = _lock(fd)
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
+            if rotate and locked and os.fstat(fd).st_size > ROTATE_BYTES:
+                rotated = _rotate(path, fd)
+            if not rotated:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
         finally:
             if locked:
                 import fcntl
@@ -121,6 +171,10 @@ def _append_locked(path, data):
                 fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+    if rotated:
+        # The line starts the new file, where a `show-last --follow` reading the current
+        # file from its start will see it.
+        _append_locked(path, data, rotate=False)
 
 
 def _lock(fd):
@@ -183,7 +237,8 @@ def record_place(framework, kind, path, environ=None):
         line = json.dumps({"v": 1, "time": stamp, "framework": str(framework), "kind": str(kind),
                            "path": os.path.abspath(str(path)), "pid": os.getpid()},
                           ensure_ascii=True, separators=(",", ":")).encode("ascii")
-        _append_locked(places_path(environ), line + b"\n")
+        # Not rotated: read_places reads only its newest MiB anyway.
+        _append_locked(places_path(environ), line + b"\n", rotate=False)
         return True
     except Exception:
         return False

@@ -48,33 +48,53 @@ def payload_from_entry(entry, path, line):
         delivery=delivery, http_status=status)
 
 
+#: Line numbers cost keeping a file's lines until its start is reached: only for small files.
+_NUMBERED_UP_TO = 1 << 20
+
+
 def entries_backward(handle, size, budget=BUDGET):
-    for line in tail.lines_backward(handle, size, budget):
+    for line in tail.lines_backward(handle, size, budget, numbered=size <= _NUMBERED_UP_TO):
         entry = ledger.decode_entry(line.data)
         if entry is not None:
             yield entry, line
 
 
 def scan(environ, frameworks, limit=1, since=None, trust=False, path=None):
-    """Newest ledger payloads per framework -> ({framework: [payloads]}, skipped)."""
+    """Newest ledger payloads per framework -> ({framework: [payloads]}, skipped).
+
+    Reads from the end: the current ledger, then its rotated files, newest first, until
+    every framework has ``limit`` payloads or BUDGET bytes were read; a budget that ran
+    out is said in ``skipped`` (older records are kept, not shown).
+    """
     path = path or ledger.ledger_path(environ)
     result = {name: [] for name in frameworks}
-    handle, info = open_checked(path, trust)
-    if handle is None:
-        return result, [info] if info else []
-    with handle:
-        for entry, line in entries_backward(handle, info.st_size):
-            name = entry["framework"]
-            if name not in result:
-                continue
-            payload = payload_from_entry(entry, path, line)
-            if since is not None and (payload.when is None or payload.when < since):
-                continue
-            if limit is None or len(result[name]) < limit:
-                result[name].append(payload)
-            if limit is not None and all(len(v) >= limit for v in result.values()):
-                break
-    return result, []
+    skipped = []
+    budget = BUDGET
+    files = [path] + list(reversed(ledger.rotated_paths(path)))
+    for index, current in enumerate(files):
+        handle, info = open_checked(current, trust)
+        if handle is None:
+            if info:
+                skipped.append(info)
+            continue
+        with handle:
+            for entry, line in entries_backward(handle, info.st_size, budget):
+                name = entry["framework"]
+                if name not in result:
+                    continue
+                payload = payload_from_entry(entry, current, line)
+                if since is not None and (payload.when is None or payload.when < since):
+                    continue
+                if limit is None or len(result[name]) < limit:
+                    result[name].append(payload)
+                if limit is not None and all(len(v) >= limit for v in result.values()):
+                    return result, skipped
+        budget -= min(budget, info.st_size)
+        if budget <= 0 and index + 1 < len(files):
+            skipped.append(model.Skipped(files[index + 1], "older sent-ledger files were not read (the "
+                                         "newest %d MiB were); they are kept" % (BUDGET >> 20)))
+            break
+    return result, skipped
 
 
 def size_of(environ):
