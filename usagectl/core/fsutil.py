@@ -104,14 +104,15 @@ def _temp_prefix(base):
     return ".%s." % base
 
 
-def remove_stale_temps(directory, base):
+def remove_stale_temps(directory, base=None):
     """Remove temp files for ``base`` in ``directory`` whose writing process is gone.
 
     Called by every writer before it writes (under its lock). A temp file of a live
     process is in flight and left alone; without /proc, an hour-old one is stale.
+    ``base`` None (only in usagectl's own directories) means the temp file of any file.
     Returns how many were removed.
     """
-    prefix = _temp_prefix(base)
+    prefix = _temp_prefix(base) if base is not None else "."
     try:
         names = os.listdir(directory)
     except OSError:
@@ -120,7 +121,10 @@ def remove_stale_temps(directory, base):
     for name in names:
         if not (name.startswith(prefix) and name.endswith(".tmp")):
             continue
-        pid_text = name[len(prefix):].split(".", 1)[0]
+        parts = name[:-len(".tmp")].rsplit(".", 2)
+        if len(parts) != 3 or (base is not None and parts[0] != prefix[:-1]):
+            continue
+        pid_text = parts[1]
         if not pid_text.isdigit():
             continue
         pid = int(pid_text)

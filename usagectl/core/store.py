@@ -364,9 +364,14 @@ def _recorded(history_path, txn):
 
 
 def _recover_journal(consent_path, history_path):
-    """Finish or drop the journal of a writer that was killed mid-change (under the lock)."""
+    """Finish or drop the journal of a writer that was killed mid-change (under the lock),
+    and remove the temp files killed writers left next to these files."""
     import os
 
+    target = fsutil.real_target(consent_path)
+    fsutil.remove_stale_temps(os.path.dirname(target), os.path.basename(target))
+    fsutil.remove_stale_temps(os.path.dirname(os.path.abspath(history_path)),
+                              os.path.basename(_journal_path(history_path)))
     journal, present = _read_journal(history_path)
     if not present:
         return

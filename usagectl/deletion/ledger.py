@@ -124,6 +124,7 @@ class Ledger:
         clean = {key: record.get(key) for key in _KEYS}
         data = json.dumps(clean, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
         fsutil.ensure_private_dir(self.directory)
+        fsutil.remove_stale_temps(self.directory)  # any record's, left by a killed run
         fsutil.atomic_write(self.path_of(record["id"]), data)
         return record
 
