@@ -405,3 +405,11 @@ def test_the_sent_ledger_rotates_and_every_record_is_still_read(env, monkeypatch
     assert bodies == list(range(120))
     newest, _ = ledger_scan.scan(env.environ, ["ray", "parsl"], limit=1)
     assert newest["ray"][0].body == b'{"n": 119}' and newest["parsl"][0].body == b'{"n": 117}'
+
+
+def test_a_dangling_consent_link_reads_as_damaged_not_as_no_choice(tmp_path):
+    link = tmp_path / "consent.toml"
+    os.symlink(tmp_path / "unmounted" / "consent.toml", link)
+    snapshot = consent.read_consent(str(link))
+    assert snapshot.problem is not None and "does not exist" in snapshot.problem.message
+    assert consent.decide("ray", environ={}, consent_path=str(link)).mode == "off"

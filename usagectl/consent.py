@@ -240,6 +240,10 @@ def _read_bytes(path):
     try:
         return _files.read_regular(path, MAX_FILE_BYTES), None
     except (FileNotFoundError, NotADirectoryError):
+        if os.path.islink(path):
+            # A link whose target is gone (a dotfiles checkout not mounted): the decision
+            # exists somewhere but can't be read, which is not the same as "none recorded".
+            return None, Problem(path, "it is a symlink to %s, which does not exist" % os.readlink(path))
         return None, None
     except (_files.NotRegular, _files.TooLarge) as exc:
         return None, Problem(path, exc.strerror.replace(path + " is ", "it is ", 1))
