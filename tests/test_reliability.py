@@ -413,3 +413,16 @@ def test_a_dangling_consent_link_reads_as_damaged_not_as_no_choice(tmp_path):
     snapshot = consent.read_consent(str(link))
     assert snapshot.problem is not None and "does not exist" in snapshot.problem.message
     assert consent.decide("ray", environ={}, consent_path=str(link)).mode == "off"
+
+
+def test_the_digest_record_never_copies_secrets_from_bacalhaus_config(cli, env):
+    """written.json lets `status` skip the YAML parser; it keeps only the keys usagectl reads."""
+    config = os.path.join(env.home, ".bacalhau", "config.yaml")
+    os.makedirs(os.path.dirname(config))
+    with open(config, "w") as handle:
+        handle.write("API:\n    Auth:\n        Token: %s\nDisableAnalytics: false\n" % CANARY)
+    assert cli("disable").exit_code == 0
+    record = open(os.path.join(env.state_dir, "written.json")).read()
+    assert CANARY not in record and "DisableAnalytics" in record
+    assert CANARY in open(config).read()  # the user's token stays in the user's file
+    assert '"mode": "off"' in cli("status", "bacalhau", "--json").stdout

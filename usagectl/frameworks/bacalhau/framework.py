@@ -20,6 +20,8 @@ ENV_INTERVAL = "BACALHAU_UPDATECONFIG_INTERVAL"
 KEY_DISABLE = "DisableAnalytics"
 KEY_UPDATE = "UpdateConfig"
 KEY_INTERVAL = "Interval"
+#: The top-level keys of config.yaml usagectl reads (lower case): all its digest record keeps.
+_REMEMBERED = (KEY_DISABLE.lower(), KEY_UPDATE.lower())
 #: Go's strconv.ParseBool, exactly.
 GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
 GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
@@ -123,7 +125,10 @@ def _remember(env, path, data):
     except Exception:
         return
     if isinstance(parsed, dict):
-        written.remember(env.environ, path, data, parsed)
+        # Only the keys usagectl reads back (every spelling, so conflicts stay conflicts):
+        # the rest of config.yaml can hold API tokens and keys, never copied into usagectl's state.
+        kept = {k: v for k, v in parsed.items() if isinstance(k, str) and k.lower() in _REMEMBERED}
+        written.remember(env.environ, path, data, kept)
 
 
 def _update_check_state(env, doc, path):
