@@ -1,0 +1,111 @@
+"""Append-only files at a million records: `history -n 5` and `show-last` cost what they
+cost at ten records, in time and in memory.
+
+Each figure is the median wall time (and the peak RSS) of the real command in a
+subprocess, against the same command on ten records measured in the same run. The
+million-record files are written the worst way, as one unrotated file each (as an older
+usagectl would have left them); a rotated ledger is measured too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import time
+
+import common
+
+FRAMEWORKS = ("ray", "parsl", "bacalhau", "coiled")
+
+
+def _history_line(index):
+    return json.dumps({"command": "usagectl disable ray", "entry": "ray", "event": "change",
+                       "framework": "ray", "from": "on", "from_level": None, "level": None,
+                       "time": "2026-11-24T08:00:00Z", "to": "off" if index % 2 else "on"},
+                      sort_keys=True).encode() + b"\n"
+
+
+def _ledger_line(index):
+    from usagectl import _ledger
+
+    return _ledger.encode_entry(FRAMEWORKS[index % 4], "https://usage.invalid/report",
+                                b'{"seq": %d, "pad": "%s"}' % (index, b"x" * 120), "sent",
+                                identifiers={"session_id": "s%d" % (index // 100)}) + b"\n"
+
+
+def _write(path, make, count):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        batch = []
+        for index in range(count):
+            batch.append(make(index))
+            if len(batch) == 10000:
+                handle.write(b"".join(batch))
+                batch = []
+        handle.write(b"".join(batch))
+
+
+def _measure(home, argv, repeats):
+    times, peaks = [], []
+    for _ in range(repeats):
+        started = time.monotonic()
+        proc = subprocess.Popen(common.USAGECTL + argv, env=home.environ, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        times.append(time.monotonic() - started)
+        peaks.append(usage.ru_maxrss)  # KiB on Linux
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return statistics.median(times), max(peaks)
+
+
+def main():
+    args, scale = common.parse_args(__doc__, records=(100_000, 1_000_000), repeats=(5, 9))
+    figures = common.Figures("a million records (%s)" % args.scale)
+    count = scale["records"]
+    cases = [
+        ("history -n 5", ["history", "-n", "5"], "history.jsonl", _history_line),
+        ("show-last", ["show-last"], "sent.jsonl", _ledger_line),
+        ("show-last --json -n 3", ["show-last", "--json", "-n", "3"], "sent.jsonl", _ledger_line),
+    ]
+    for label, argv, name, make in cases:
+        small, big = common.Home(), common.Home()
+        _write(os.path.join(small.state_dir, name), make, 10)
+        started = time.monotonic()
+        _write(os.path.join(big.state_dir, name), make, count)
+        size = os.path.getsize(os.path.join(big.state_dir, name))
+        built = time.monotonic() - started
+        _measure(small, argv, 2)  # warm the caches for both
+        _measure(big, argv, 2)
+        t_small, m_small = _measure(small, argv, scale["repeats"])
+        t_big, m_big = _measure(big, argv, scale["repeats"])
+        ratio_t, ratio_m = t_big / t_small, m_big / m_small
+        figures.add("%s: records" % label, "%d in one %d MiB file (built in %.1f s)" % (count, size >> 20, built))
+        figures.add("%s: time_ratio" % label,
+                    "%.2f (%.0f ms vs %.0f ms for ten)" % (ratio_t, t_big * 1000, t_small * 1000),
+                    ratio_t <= 1.2, "<= 1.2")
+        figures.add("%s: memory_ratio" % label, "%.2f (%d KiB vs %d KiB)" % (ratio_m, m_big, m_small),
+                    ratio_m <= 1.2, "<= 1.2")
+        small.cleanup()
+        big.cleanup()
+
+    # The same ledger appended by the hook's own code: rotated at 8 MiB, nothing lost.
+    home = common.Home()
+    home.activate()
+    from usagectl import _ledger
+
+    path = _ledger.ledger_path(home.environ)
+    appended = min(count, 200_000)
+    for index in range(appended):
+        _ledger._append_locked(path, _ledger_line(index))
+    files = _ledger.rotated_paths(path) + [path]
+    lines = sum(open(p, "rb").read().count(b"\n") for p in files)
+    figures.add("rotated_ledger", "%d appends -> %d files" % (appended, len(files)))
+    figures.add("rotated_ledger: records_lost", appended - lines, lines == appended, "0")
+    home.cleanup()
+    return figures.report()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
