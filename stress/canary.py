@@ -43,7 +43,9 @@ COMMANDS = [["status"], ["status", "--json"], ["preview"], ["preview", "--json"]
             ["request-deletion", "--list-ids", "ray", "coiled", "bacalhau"],
             ["request-deletion", "ray", "--dry-run"], ["credentials", "status"]]
 #: Created by usagectl with group/other bits on purpose (docs/reliability.md, "File modes").
-SHARED_MODES = ("coiled-analytics-off.yaml",)
+#: (The hook's .pth goes into a Python's site dir, 0644 so that Python can read it for any
+#: user of that interpreter; no command of this suite installs it.)
+SHARED_MODES = ("usagectl-hook.pth",)
 
 
 def _paths(home):

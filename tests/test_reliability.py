@@ -426,3 +426,13 @@ def test_the_digest_record_never_copies_secrets_from_bacalhaus_config(cli, env):
     assert CANARY not in record and "DisableAnalytics" in record
     assert CANARY in open(config).read()  # the user's token stays in the user's file
     assert '"mode": "off"' in cli("status", "bacalhau", "--json").stdout
+
+
+def test_usagectls_own_records_replace_a_symlink_never_its_target(cli, env, tmp_path):
+    victim = tmp_path / "victim.json"
+    victim.write_text("precious")
+    os.makedirs(env.state_dir, exist_ok=True)
+    os.symlink(victim, os.path.join(env.state_dir, "written.json"))
+    assert cli("disable").exit_code == 0
+    assert victim.read_text() == "precious"
+    assert not os.path.islink(os.path.join(env.state_dir, "written.json"))

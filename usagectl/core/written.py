@@ -76,7 +76,7 @@ def remember(environ, path: str, data: bytes, parsed: Any) -> None:
             while len(files) > MAX_ENTRIES:
                 files.pop(next(iter(files)))
             out = json.dumps({"v": 1, "files": files}, sort_keys=False).encode("utf-8")
-            fsutil.atomic_write(target, out)
+            fsutil.atomic_write(target, out, follow=False)  # ours: a link there is replaced, never followed
     except (OSError, ValueError, TypeError):
         pass
 

@@ -15,5 +15,5 @@ def write(record, directory, sender=None):
         name, data = "json", messages.json_bytes(record)
     path = os.path.join(os.path.abspath(directory), "usagectl-deletion-%s-%s.%s"
                         % (record["framework"], record["id"], name))
-    fsutil.atomic_write(path, data)
+    fsutil.atomic_write(path, data, follow=False)  # a new file of ours: never through a link
     return path

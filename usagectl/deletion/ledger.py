@@ -125,7 +125,7 @@ class Ledger:
         data = json.dumps(clean, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
         fsutil.ensure_private_dir(self.directory)
         fsutil.remove_stale_temps(self.directory)  # any record's, left by a killed run
-        fsutil.atomic_write(self.path_of(record["id"]), data)
+        fsutil.atomic_write(self.path_of(record["id"]), data, follow=False)
         return record
 
 
