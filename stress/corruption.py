@@ -233,7 +233,7 @@ def main():
     home.activate()
     good = _written_consent(home)
     state = {"cases": 0, "all_off": 0, "not_off": [], "writes": [], "tracebacks": [], "hangs": [],
-             "wrong_exit": [], "not_run": []}
+             "wrong_exit": [], "not_run": [], "same_file": 0}
     # The same file as a policy (ceilings): sealed the same way, so its cuts are detectable too.
     from usagectl import consent
 
@@ -249,6 +249,10 @@ def main():
             if which == "policy":
                 os.unlink(path)
         for cut in range(0, len(base), scale["truncation_step"]):
+            if not base[cut:].strip():
+                # Only the final newline cut: the same file, the same decision (not damage).
+                state["same_file"] += 1
+                continue
             run_case(home, state, "%s/truncated-at-%d" % (which, cut), path, base[:cut], base, False)
             if which == "policy":
                 os.unlink(path)
@@ -256,6 +260,8 @@ def main():
     truncations = sum(len(range(0, len(base), scale["truncation_step"])) for _, _, base in targets)
     figures.add("decision_cases", "%d (%d of them truncations of the %d-byte consent and %d-byte policy "
                 "files usagectl wrote)" % (state["cases"], truncations, len(good), len(policy_good)))
+    figures.add("truncations_equal_to_the_whole_file", "%d (only the final newline cut: same decision, "
+                "exit 0)" % state["same_file"])
     share = 100.0 * state["all_off"] / max(1, state["cases"])
     figures.add("all_off_percent", "%.1f" % share, share == 100.0, "100.0")
     if state["not_off"]:

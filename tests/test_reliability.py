@@ -436,3 +436,10 @@ def test_usagectls_own_records_replace_a_symlink_never_its_target(cli, env, tmp_
     assert cli("disable").exit_code == 0
     assert victim.read_text() == "precious"
     assert not os.path.islink(os.path.join(env.state_dir, "written.json"))
+
+
+def test_absurdly_nested_toml_is_damage_not_a_crash():
+    data = b"schema = 1\n[default]\nmode = " + b"[" * 5000 + b"\n"
+    problem = consent.parse_consent(data, "c.toml").problem
+    assert problem is not None and "nested too deeply" in problem.message
+    assert consent.parse_policy(b"schema = " + b"[" * 5000, "p.toml").problem is not None

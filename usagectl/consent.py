@@ -276,6 +276,8 @@ def _load_toml(data, path):
         return tomllib.loads(text), text, None
     except tomllib.TOMLDecodeError as exc:
         return None, text, toml_problem(exc, text, path)
+    except RecursionError:  # tomllib recurses per nested array: thousands of "[" exhaust it
+        return None, text, Problem(path, "not valid TOML: nested too deeply to be a consent file")
 
 
 def toml_problem(exc, text, path):

@@ -191,6 +191,12 @@ class Framework:
         """"on"/"off" from the probe's answer (the framework's own verdict), else None."""
         return None
 
+    def ask_program(self, env: Environment) -> dict[str, Any] | None:
+        """For a framework that is a program (not importable Python): its own answer, from
+        running it read-only. None when it can't be asked here (not on PATH); else
+        {"says": "on"/"off"/None, "asked": argv, "evidence": [...], "error": str|None}."""
+        return None
+
     # -----------------------------------------------------------------------
     # Runtime hook
 

@@ -108,6 +108,7 @@ def check_framework(env, adapter, decision, probes, since=None):
     native = native_state(env, adapter)
     checks = [_check_model(adapter, intent, native)]
     checks.extend(_check_own_code(adapter, intent, native, probes))
+    checks.extend(_check_own_program(env, adapter, intent, native))
     checks.append(_check_traps(adapter, native))
     checks.extend(_check_payloads(env, adapter, decision, since))
     checks.extend(_check_side_channels(env, adapter, intent))
@@ -141,6 +142,40 @@ def _check_model(adapter, intent, native):
 def _framework_says(adapter, probe):
     """'on'/'off'/None from the framework's own answer in the probe."""
     return adapter.says(probe)
+
+
+def _check_own_program(env, adapter, intent, native):
+    """Ask a framework that is a program (Bacalhau) itself, as the probes ask Python ones."""
+    if not registry.has(adapter, "ask_program"):
+        return []
+    name = adapter.name
+    answer = adapter.ask_program(env)
+    if answer is None:
+        return [Check(name, "own-program", SKIP, "%s is not on PATH here, so it could not be asked itself"
+                      % adapter.title)]
+    asked = "`%s`" % " ".join(answer.get("asked") or ())
+    evidence = ["asked: %s" % asked] + list(answer.get("evidence") or ())
+    if answer.get("error"):
+        return [Check(name, "own-program", UNKNOWN, "could not ask %s itself (%s): %s"
+                      % (adapter.title, asked, answer["error"]), evidence)]
+    said, modelled = answer.get("says"), native.get("mode")
+    checks = []
+    if said in ("on", "off") and modelled in ("on", "off") and said != modelled:
+        checks.append(Check(name, "program-agreement", FAIL,
+                            "usagectl's model says %s but %s itself (%s) says %s: usagectl can't be "
+                            "trusted here" % (modelled, adapter.title, asked, said), evidence))
+    if intent in NOT_SENDING and said == "on":
+        checks.append(Check(name, "own-program", FAIL, "consent says %s but %s itself says on"
+                            % (intent, adapter.title), evidence, "run `usagectl sync`"))
+    elif intent in NOT_SENDING and said != "off":
+        checks.append(Check(name, "own-program", UNKNOWN, "%s itself gave no clear answer" % adapter.title,
+                            evidence))
+    elif intent in NOT_SENDING:
+        checks.append(Check(name, "own-program", PASS, "%s itself says off" % adapter.title, evidence))
+    else:
+        checks.append(Check(name, "own-program", PASS, "%s itself says %s" % (adapter.title, said or "?"),
+                            evidence))
+    return checks
 
 
 def _check_own_code(adapter, intent, native, probes):

@@ -371,6 +371,9 @@ class Bacalhau(Framework):
     def running(self, env):
         return running_serves(env)
 
+    def ask_program(self, env):
+        return ask_bacalhau(env)
+
     def configured_endpoints(self, env):
         # The update checker's URL (pkg/version); analytics endpoints are compiled in.
         url = env.environ.get("BACALHAU_UPDATE_CHECKER_ENDPOINT")
@@ -516,3 +519,77 @@ def running_serves(env):
                     "what": "bacalhau serve (pid %d)" % pid,
                     "restart": "restarting `bacalhau serve` (it read its config when it started)"})
     return out
+
+
+#: Where `bacalhau config list` run by verify may send its update check: the discard port
+#: on loopback, so asking Bacalhau never makes it phone home (the update check carries
+#: the installation and instance IDs).
+_NO_UPDATE_CHECK = "http://127.0.0.1:9/version"
+ASK_TIMEOUT_S = 30
+
+
+def ask_bacalhau(env):
+    """Bacalhau's own resolution of its settings: `bacalhau config list --output json`.
+
+    Asked only when its data dir exists: on a fresh one Bacalhau initialises a repo
+    (files, IDs), and verify writes nothing. Returns None when `bacalhau` is not on PATH.
+    """
+    import json
+    import shutil
+    import subprocess
+
+    program = shutil.which("bacalhau", path=env.environ.get("PATH", os.defpath))
+    if program is None:
+        return None
+    argv = [program, "config", "list", "--output", "json"]
+    answer = {"asked": ["bacalhau", "config", "list", "--output", "json"], "evidence": [], "says": None,
+              "error": None}
+    if not os.path.isdir(data_dir(env)):
+        answer["error"] = ("its data dir %s does not exist yet, and asking would make Bacalhau create "
+                           "one" % data_dir(env))
+        return answer
+    environ = dict(env.environ, BACALHAU_UPDATE_CHECKER_ENDPOINT=_NO_UPDATE_CHECK)
+    try:
+        proc = subprocess.run(argv, env=environ, capture_output=True, text=True, timeout=ASK_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL, cwd=env.home if os.path.isdir(env.home) else "/")
+    except subprocess.TimeoutExpired:
+        answer["error"] = "it took more than %d s" % ASK_TIMEOUT_S
+        return answer
+    except OSError as exc:
+        answer["error"] = "could not run %s: %s" % (program, exc.strerror or exc)
+        return answer
+    values = _config_list_values(proc.stdout)
+    if proc.returncode != 0 or values is None:
+        # Never its output: a config error quotes the file, which may hold a token.
+        answer["error"] = "it exited %d without a JSON answer" % proc.returncode
+        return answer
+    disabled = values.get(KEY_DISABLE)
+    interval = values.get("%s.%s" % (KEY_UPDATE, KEY_INTERVAL))
+    answer["evidence"] = ["%s = %s" % (KEY_DISABLE, json.dumps(disabled)),
+                          "%s.%s = %s" % (KEY_UPDATE, KEY_INTERVAL, json.dumps(interval))]
+    if isinstance(disabled, str):
+        # A value from the environment is listed as Bacalhau got it, a string: Go's ParseBool.
+        disabled = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+                    "0": False, "f": False, "F": False, "FALSE": False, "false": False,
+                    "False": False}.get(disabled, disabled)
+    if isinstance(disabled, bool):
+        answer["says"] = "off" if disabled else "on"
+    answer["update_interval"] = interval
+    return answer
+
+
+def _config_list_values(stdout):
+    """{Key: Value} from `config list --output json` (an update notice may come first)."""
+    import json
+
+    lines = stdout.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() == "[":
+            try:
+                items = json.loads("\n".join(lines[index:]))
+            except ValueError:
+                return None
+            if isinstance(items, list):
+                return {i.get("Key"): i.get("Value") for i in items if isinstance(i, dict)}
+            return None
+    return None

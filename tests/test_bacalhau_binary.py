@@ -1,0 +1,144 @@
+"""The real Bacalhau: binaries built from its Go module by scripts/bacalhau-build
+(bash .ci/run builds them first), asked through its own `bacalhau config list`.
+
+Every run of the binary is inside tests/isolation.py's namespaces (no network but
+loopback), with its update check pointed at the loopback discard port besides.
+Skipped only where Go is absent; with Go and no binary, the tests fail and say how to
+build it.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from isolation import available, isolated
+
+from usagectl import consent
+
+VERSIONS = ("v1.6.0", "v1.9.3")
+# Read at import, before the isolation fixture moves HOME: the binaries live in the real cache.
+_CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                      "usagectl-dev", "bacalhau")
+pytestmark = [pytest.mark.frameworks, pytest.mark.netns]
+
+
+def bacalhau(version):
+    path = os.path.join(_CACHE, version, "bacalhau")
+    if not os.path.exists(path):
+        if shutil.which("go") is None:
+            pytest.skip("Go is not installed here, so no Bacalhau binary can be built")
+        pytest.fail("no Bacalhau %s at %s: run scripts/bacalhau-build (bash .ci/run does)" % (version, path))
+    ok, why = available()
+    if not ok:
+        pytest.skip("no isolated namespaces here: %s" % why)
+    return path
+
+
+def config_list(binary, *flags, env=None):
+    """Bacalhau's own {Key: Value}, as `bacalhau [flags] config list --output json` resolves it."""
+    environ = dict(os.environ, **(env or {}))
+    environ["BACALHAU_UPDATE_CHECKER_ENDPOINT"] = "http://127.0.0.1:9/version"
+    proc = subprocess.run(isolated([binary, *flags, "config", "list", "--output", "json"]), env=environ,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    start = lines.index("[")
+    return {item["Key"]: item["Value"] for item in json.loads("\n".join(lines[start:]))}
+
+
+def status_row(cli, env=None):
+    return cli("status", "bacalhau", "--json", env=env).json()["data"]["frameworks"][0]
+
+
+VARIANTS = {
+    "home": ({}, ()),
+    "BACALHAU_DIR": ({"BACALHAU_DIR": "{root}/bdir"}, ()),
+    "BACALHAU_DATADIR": ({"BACALHAU_DATADIR": "{root}/bdatadir", "BACALHAU_DIR": "{root}/ignored"}, ()),
+    "--data-dir": ({"BACALHAU_DATADIR": "{root}/flagdir"}, ("--data-dir", "{root}/flagdir")),
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_bacalhau_itself_agrees_with_status_after_disable_enable_and_sync(cli, tmp_path, version, variant):
+    binary = bacalhau(version)
+    env_template, flag_template = VARIANTS[variant]
+    env = {k: v.format(root=tmp_path) for k, v in env_template.items()}
+    # --data-dir is a flag of one bacalhau command: usagectl is told the same directory
+    # through the variable, and Bacalhau's flag must resolve to that same file.
+    flags = tuple(f.format(root=tmp_path) for f in flag_template)
+    bacalhau_env = {} if flags else env
+
+    assert cli("disable", env=env).exit_code == 0
+    own = config_list(binary, *flags, env=bacalhau_env)
+    assert own["DisableAnalytics"] is True and own["UpdateConfig.Interval"] == "0s"
+    row = status_row(cli, env)
+    assert row["mode"] == "off" and row["native"]["mode"] == "off"
+
+    assert cli("enable", env=env).exit_code == 0
+    assert config_list(binary, *flags, env=bacalhau_env)["DisableAnalytics"] is False
+    assert status_row(cli, env)["native"]["mode"] == "on"
+
+    assert cli("disable", "--consent-only", env=env).exit_code == 0
+    assert config_list(binary, *flags, env=bacalhau_env)["DisableAnalytics"] is False  # not carried yet
+    assert status_row(cli, env)["drift"] is True
+    assert cli("sync", env=env).exit_code == 0
+    assert config_list(binary, *flags, env=bacalhau_env)["DisableAnalytics"] is True
+    assert status_row(cli, env)["drift"] is False
+
+
+HAND_WRITTEN = """\
+# My node: hand-written, keep these notes.
+api:
+    port: 1235   # not the default
+disableANALYTICS: false   # odd case: Bacalhau's keys are case-insensitive
+"""
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_hand_written_config_keeps_its_comments_and_keys_and_bacalhau_reads_the_change(cli, env, version):
+    binary = bacalhau(version)
+    path = os.path.join(env.home, ".bacalhau", "config.yaml")
+    os.makedirs(os.path.dirname(path))
+    with open(path, "w") as handle:
+        handle.write(HAND_WRITTEN)
+    before = config_list(binary)
+    assert before["DisableAnalytics"] is False and before["API.Port"] == 1235
+    assert status_row(cli)["native"]["mode"] == "on"
+
+    assert cli("disable").exit_code == 0
+    text = open(path).read()
+    assert "# My node: hand-written, keep these notes." in text and "# not the default" in text
+    assert "disableANALYTICS: true" in text  # the user's spelling, updated in place
+    after = config_list(binary)
+    assert after["DisableAnalytics"] is True and after["API.Port"] == 1235
+    assert status_row(cli)["native"]["mode"] == "off"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_verify_asks_bacalhau_itself_when_it_is_on_path(cli, tmp_path, version):
+    binary = bacalhau(version)
+    # On PATH as `bacalhau`, but only ever run inside the namespaces: a wrapper does that.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    wrapper = bindir / "bacalhau"
+    wrapper.write_text("#!/bin/sh\nexec %s\n" % " ".join(["'%s'" % a for a in isolated([binary])] + ['"$@"']))
+    wrapper.chmod(0o755)
+    path = "%s:%s" % (bindir, os.environ["PATH"])
+
+    assert cli("disable", "bacalhau").exit_code == 0
+    result = cli("verify", "bacalhau", "--json", env={"PATH": path})
+    checks = {c["check"]: c for c in result.json()["data"]["checks"]}
+    assert checks["own-program"]["status"] == "pass", checks["own-program"]
+    assert "bacalhau config list --output json" in " ".join(checks["own-program"]["evidence"])
+    assert "DisableAnalytics = true" in checks["own-program"]["evidence"]
+    assert "program-agreement" not in checks
+
+    # A -c override usagectl's file can't see: Bacalhau itself says on, verify fails.
+    result = cli("verify", "bacalhau", "--json", env={"PATH": path, "BACALHAU_DISABLEANALYTICS": "false"})
+    checks = {c["check"]: c for c in result.json()["data"]["checks"]}
+    assert checks["own-program"]["status"] == "fail"
+    assert result.exit_code == 5
+    assert consent.read_consent(os.environ["USAGECTL_CONFIG_DIR"] + "/consent.toml").frameworks["bacalhau"].mode == "off"
