@@ -142,3 +142,53 @@ def test_verify_asks_bacalhau_itself_when_it_is_on_path(cli, tmp_path, version):
     assert checks["own-program"]["status"] == "fail"
     assert result.exit_code == 5
     assert consent.read_consent(os.environ["USAGECTL_CONFIG_DIR"] + "/consent.toml").frameworks["bacalhau"].mode == "off"
+
+
+# --- `bacalhau serve` with a job: what leaves, with consent off and on ----------------
+
+SERVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "bacalhau", "serve.sh")
+#: How long the node runs after the job is submitted: v1.6's OTLP exporter and v1.9's
+#: PostHog client both flush within 5 s.
+WINDOW_S = 8
+
+
+def serve_counts(binary, tmp_path, env):
+    out = tmp_path / "serve"
+    out.mkdir(parents=True)
+    environ = dict(os.environ, **env)
+    environ["BACALHAU_UPDATE_CHECKER_ENDPOINT"] = "http://127.0.0.1:47732/version"
+    proc = subprocess.run(isolated(["sh", SERVE, binary, str(out), str(WINDOW_S)]), env=environ,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    counts = json.loads((out / "final.json").read_text())
+    log = (out / "serve.log").read_text(errors="replace")
+    assert "bacalhau node running" in log, log[-3000:]
+    return {port: entry["connections"] for port, entry in counts.items()}, counts, log
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", VERSIONS)
+def test_serve_with_consent_off_sends_nothing_and_with_consent_on_it_does(cli, tmp_path, version,
+                                                                        record_property):
+    binary = bacalhau(version)
+    env = {"BACALHAU_DIR": str(tmp_path / "node")}
+    assert cli("disable", "bacalhau", env=env).exit_code == 0
+    off, _raw, _log = serve_counts(binary, tmp_path / "off", env)
+    assert off == {"4317": 0, "443": 0, "47731": 0, "47732": 0}, off
+
+    assert cli("enable", "bacalhau", env=env).exit_code == 0
+    # Back to Bacalhau's own default for the update check: `enable` never turns it back on.
+    config = tmp_path / "node" / "config.yaml"
+    config.write_text(config.read_text().replace("Interval: 0s", "Interval: 24h"))
+    on, raw, log = serve_counts(binary, tmp_path / "on", env)
+    record_property("connections", json.dumps({"version": version, "off": off, "on": on}))
+    # The update check carries the instance id: it left, once, at start.
+    assert on["47732"] >= 1 and "instanceID=" in raw["47732"]["first"]
+    if version.startswith("v1.6"):
+        assert on["4317"] >= 1  # OTLP analytics to t.bacalhau.org:4317 (a TLS ClientHello)
+        assert "t.bacalhau.org" in raw["4317"]["first"]
+    else:
+        # PostHog: this release's client refuses to send without a project API key, which
+        # no build flag sets; the events are built and dropped, and Bacalhau logs why.
+        assert on["47731"] >= 1 or "project API key is missing" in log
+        assert "bacalhau.job_v1.submit" in log
