@@ -3,7 +3,8 @@
 Canaries: Ray's auth_token in ~/.ray/config.json, the Coiled token in a dask YAML file, a
 token in Bacalhau's config.yaml, the SMTP password in the environment, a deletion API
 token in the keyring's environment fallback. Every command runs against good files, then
-against damaged ones (duplicate keys, a syntax error next to the secret), with and
+against damaged ones (duplicate keys, a syntax error next to the secret), then valid ones
+a parser warns about (a reused YAML anchor: the warning quotes the lines), with and
 without --json, and the writing commands with --repair. Figures: canaries in any output,
 canaries in any file usagectl writes for itself (the byte-identical backups of a
 damaged user file are the user's own bytes: counted apart, and their modes checked),
@@ -36,6 +37,13 @@ DAMAGED = {
     "ray": '{"usage_stats": true, "auth_token": "%s", ' % CANARIES["ray"],
     "coiled": "coiled:\n  token: %s\n  token: %s\n" % (CANARIES["coiled"], CANARIES["coiled"]),
     "bacalhau": "API:\n    Auth:\n        Token: %s\n   bad: [\n" % CANARIES["bacalhau"],
+}
+#: Valid files that make parsers warn, quoting the lines around the secret.
+WARNED = {
+    "ray": GOOD["ray"],
+    "coiled": "coiled: &a\n  token: %s\nother: &a\n  x: 1\n" % CANARIES["coiled"],
+    "bacalhau": "API: &a\n    Auth:\n        Token: %s\nOther: &a\n    x: 1\nDisableAnalytics: false\n"
+                % CANARIES["bacalhau"],
 }
 COMMANDS = [["status"], ["status", "--json"], ["preview"], ["preview", "--json"], ["env"], ["verify"],
             ["verify", "--json"], ["show-last"], ["history"], ["hook", "status"], ["sync"], ["disable"],
@@ -74,7 +82,7 @@ def main():
     figures = common.Figures("canary secrets and file modes (%s)" % args.scale)
     in_output, in_own_files, lost, runs = [], [], [], 0
     backups, loose_modes = [], []
-    for variant, files in (("good", GOOD), ("damaged", DAMAGED)):
+    for variant, files in (("good", GOOD), ("damaged", DAMAGED), ("warned-about", WARNED)):
         home = common.Home()
         home.environ.update({"USAGECTL_SMTP_PASSWORD": CANARIES["smtp"], "USAGECTL_HTTP_TOKEN": CANARIES["http"]})
         home.activate()

@@ -443,3 +443,15 @@ def test_absurdly_nested_toml_is_damage_not_a_crash():
     problem = consent.parse_consent(data, "c.toml").problem
     assert problem is not None and "nested too deeply" in problem.message
     assert consent.parse_policy(b"schema = " + b"[" * 5000, "p.toml").problem is not None
+
+
+def test_parser_warnings_that_quote_a_config_never_reach_the_screen(cli_process, env):
+    """ruamel warns about a reused anchor by printing the lines around it: one can hold a token."""
+    config = os.path.join(env.home, ".bacalhau", "config.yaml")
+    os.makedirs(os.path.dirname(config))
+    with open(config, "w") as handle:
+        handle.write("API: &a\n    Token: %s\nOther: &a\n    x: 1\nDisableAnalytics: false\n" % CANARY)
+    for args in (("status",), ("status", "--json"), ("disable", "bacalhau"), ("preview", "bacalhau")):
+        result = cli_process(*args)
+        assert CANARY not in result.stdout + result.stderr, args
+        assert "Warning" not in result.stderr, args

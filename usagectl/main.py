@@ -67,6 +67,13 @@ def execute(argv, env=None):
     from usagectl.core.environment import Environment
 
     env = env or Environment(argv=argv)
+    if not _debug():
+        # Libraries' own warnings print the text they complain about (ruamel's duplicate
+        # anchor warning quotes the YAML lines, which may hold a token): usagectl says what
+        # matters in its own words; USAGECTL_DEBUG shows them.
+        import warnings
+
+        warnings.simplefilter("ignore")
     try:
         code = fast_path(argv, env)
         if code is None:
