@@ -5,8 +5,9 @@ else of usagectl.
 
 ``UsageTracker.check_tracking_level``, the one gate every send passes through (its
 result becomes ``tracking_level``, which the start and end messages test), is wrapped
-so its result is capped at the consent level; and every message Parsl hands to its
-UDP sender goes into usagectl's sent ledger.
+so its result is capped at the consent level (Parsl before levels, 2024.3 and older:
+``check_tracking_enabled`` answers False unless the consent allows sending); and every
+message Parsl hands to its UDP sender goes into usagectl's sent ledger.
 """
 
 
@@ -14,6 +15,10 @@ def patch_usage(rt, module):
     tracker = module.UsageTracker
     _patch_send(rt, tracker)
     _patch_init(rt, tracker)
+    if not hasattr(tracker, "check_tracking_level"):
+        # Parsl before levels (2024.3 and older): a boolean gate, check_tracking_enabled.
+        _patch_enabled(rt, module, tracker)
+        return
     original = tracker.check_tracking_level
     if getattr(original, rt.MARK, False):
         return
@@ -34,6 +39,31 @@ def patch_usage(rt, module):
     check_tracking_level.__wrapped__ = original
     setattr(check_tracking_level, rt.MARK, True)
     tracker.check_tracking_level = check_tracking_level
+
+
+def _patch_enabled(rt, module, tracker):
+    """Older Parsl: ``check_tracking_enabled() -> bool`` (config.usage_tracking and the
+    PARSL_TRACKING variable) decides at start. Off or local in the consent: False."""
+    original = getattr(tracker, "check_tracking_enabled", None)
+    if original is None or getattr(original, rt.MARK, False):
+        return
+
+    def check_tracking_enabled(self):
+        enabled = original(self)
+        try:
+            cap = rt.level_cap(rt.decide("parsl"))
+        except Exception:
+            cap = 0
+        if enabled and cap is not None and cap < 1:
+            rt.log("info", "usagectl: usage tracking turned off by the telemetry consent",
+                   logger_name=module.__name__)
+            return False
+        return enabled
+
+    check_tracking_enabled.__doc__ = original.__doc__
+    check_tracking_enabled.__wrapped__ = original
+    setattr(check_tracking_enabled, rt.MARK, True)
+    tracker.check_tracking_enabled = check_tracking_enabled
 
 
 def _patch_init(rt, tracker):

@@ -97,8 +97,11 @@ class Ray(Framework):
                   "of the clusters whose data should be deleted",
     }
     identifier_labels = {"session_id": "Ray session id (cluster id)"}
+    # The usage module moved: ray._common.usage in 2.60, ray._private.usage before (2.9,
+    # 2.35); UsageReportClient.report_usage_data has the same shape in both.
     hook_imports = {"ray": ("before", "before_import"),
-                    "ray._common.usage.usage_lib": ("after", "patch_usage_lib")}
+                    "ray._common.usage.usage_lib": ("after", "patch_usage_lib"),
+                    "ray._private.usage.usage_lib": ("after", "patch_usage_lib")}
     # Without runtime.py the .pth can still turn Ray off: its switch is an env var.
     hook_fallback_env = {"ray": {ENV_VAR: "0"}}
 

@@ -57,6 +57,13 @@ def _not_installed_note(probe):
 
 
 def _disabled_ping(env, item, probe):
+    if probe.ok and not probe.data.get("has_disabled_ping", True):
+        # An older Ray (2.9): its dashboard logs "Usage reporting is disabled." and sends nothing.
+        item["will_send"] = False
+        item["when"] = "never, while usage stats are off"
+        item["notes"].append("Ray %s has no \"disabled ping\" (it came in a later release): with "
+                             "usage stats off its dashboard sends nothing." % probe.data.get("version"))
+        return item
     item["will_send"] = True
     item["when"] = "at the next `ray start --head`"
     item["kind"] = "disabled-ping"

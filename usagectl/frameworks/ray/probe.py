@@ -35,10 +35,14 @@ def preview_probe():
     from importlib import metadata
 
     usage_lib = _usage_lib()
-    disabled = usage_lib.generate_disabled_report_data()
+    # The disabled ping came after 2.9 (2.9.3 has no generate_disabled_report_data: with
+    # usage stats off it sends nothing at all).
+    make_disabled = getattr(usage_lib, "generate_disabled_report_data", None)
+    disabled = make_disabled() if make_disabled is not None else None
     return {
         # requests' json= encodes with json.dumps (default separators): these are the bytes.
-        "disabled_body": json.dumps(dataclasses.asdict(disabled)),
+        "disabled_body": json.dumps(dataclasses.asdict(disabled)) if disabled is not None else None,
+        "has_disabled_ping": disabled is not None,
         "url": usage_lib._usage_stats_report_url(),
         "interval_s": usage_lib._usage_stats_report_interval_s(),
         "fields": [f.name for f in dataclasses.fields(usage_lib.UsageStatsToReport)],
