@@ -11,7 +11,6 @@ but colour codes usagectl itself emits), and markup that was interpreted instead
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -33,7 +32,6 @@ COMBINED = "".join(CORPUS)
 ALLOWED_CSI = re.compile(rb"\x1b\[[0-9;]*m")
 FORBIDDEN = [b"\x07", b"\x00", b"\x08", "\x9b".encode(), "\x9d".encode(), "\x9c".encode(), "\u202e".encode(),
              "\u200b".encode(), "\u2028".encode(), "\u2029".encode(), "\ufeff".encode(), b"\x7f"]
-PARSL_LOG = os.path.join(common.ROOT, "tests", "fixtures", "parsl", "runinfo", "000", "parsl.log")
 RAY_SESSION = os.path.join(common.ROOT, "tests", "fixtures", "ray", "enabled",
                            "session_2026-11-24_00-02-40_976526_5951")
 
@@ -60,21 +58,17 @@ def plant(home, copies):
                             reason=hostile, identifiers={"session_id": hostile}, environ=home.environ)
         _ledger.record_sent("coiled", hostile, hostile, outcome="sent", identifiers={hostile: hostile},
                             environ=home.environ)
+    import pathlib
+    import sys
+
+    sys.path.insert(0, os.path.join(common.ROOT, "tests"))
+    from test_hostile_payloads import hostile_parsl_log  # the same planting the tests use
+
     run_dir = os.path.join(home.root, "work", "runinfo", "00" + MARKUP.replace("/", "_"))
-    os.makedirs(run_dir)
-    out = []
-    for line in open(PARSL_LOG, "rb").read().split(b"\n"):
-        marker = b"Usage tracking start message: "
-        if marker in line:
-            head, text = line.split(marker)
-            message = ast.literal_eval(text.decode())
-            message["project_name"] = COMBINED
-            line = head + marker + str(message).encode()
-        out.append(line)
-    out.append(b"1795478700.0 2026-11-24 00:05:00 MainProcess-1 MainThread-2 parsl.usage_tracking.usage:1 "
-               b"send_message DEBUG: Usage tracking failed: " + COMBINED.encode("utf-8", "surrogatepass"))
-    with open(os.path.join(run_dir, "parsl.log"), "wb") as handle:
-        handle.write(b"\n".join(out))
+    hostile_parsl_log(pathlib.Path(run_dir), COMBINED)
+    with open(os.path.join(run_dir, "parsl.log"), "ab") as handle:
+        handle.write(b"\n1795478700.0 2026-11-24 00:05:00 MainProcess-1 MainThread-2 parsl.usage_tracking.usage:1 "
+                     b"send_message DEBUG: Usage tracking failed: " + COMBINED.encode("utf-8", "surrogatepass"))
     os.makedirs(os.path.dirname(home.history_path), exist_ok=True)
     with open(home.history_path, "ab") as handle:
         handle.write(json.dumps({"time": "2026-11-24T08:00:00Z", "command": COMBINED, "event": "change",

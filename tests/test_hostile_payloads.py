@@ -22,19 +22,19 @@ def assert_clean(data):
         assert forbidden not in data, forbidden
 
 
-def hostile_parsl_log(run_dir):
+def hostile_parsl_log(run_dir, hostile=HOSTILE):
     """The real fixture log with a hostile project name (written as Parsl writes a message:
-    the dict's repr) and a hostile raw failure reason."""
+    the dict's repr) and a hostile raw failure reason. Shared with stress/hostile.py."""
     out = []
     for line in PARSL_LOG.read_bytes().split(b"\n"):
         marker = b"Usage tracking start message: "
         if marker in line:
             head, text = line.split(marker)
             message = ast.literal_eval(text.decode())
-            message["project_name"] = HOSTILE
+            message["project_name"] = hostile
             line = head + marker + str(message).encode()
         elif b"Usage tracking failed: " in line:
-            line = line.split(b"Usage tracking failed: ")[0] + b"Usage tracking failed: " + HOSTILE.encode()
+            line = line.split(b"Usage tracking failed: ")[0] + b"Usage tracking failed: " + hostile.encode()
         out.append(line)
     run_dir.mkdir(parents=True)
     (run_dir / "parsl.log").write_bytes(b"\n".join(out))
