@@ -227,7 +227,7 @@ def beside_cases(home):
 
 
 def main():
-    args, scale = common.parse_args(__doc__, truncation_step=(9, 1), full_commands_every=(6, 1))
+    args, scale = common.parse_args(__doc__, truncation_step=(15, 1), full_commands_every=(12, 1))
     figures = common.Figures("corruption matrix (%s)" % args.scale)
     home = common.Home()
     home.activate()
