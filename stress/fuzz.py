@@ -196,11 +196,16 @@ def main():
     home = common.Home()
     home.activate()
     total = 0
+    import time
+
     for reader in readers(home):
+        started = time.monotonic()
         fuzz(reader, scale["examples"])
         total += len(reader.failures)
-        figures.add("uncaught[%s]" % reader.name, "%d of %d" % (len(reader.failures), reader.runs),
+        figures.add("uncaught[%s]" % reader.name, "%d of %d (%.0f s)" % (len(reader.failures), reader.runs,
+                                                                        time.monotonic() - started),
                     not reader.failures, "0")
+        print("  done: %s" % reader.name, flush=True)
         for failure in [f for f in reader.failures if f][:3]:
             print("  %s: %r -> %s" % (reader.name, failure[0], failure[1]))
     figures.add("uncaught_total", total, total == 0, "0")

@@ -95,6 +95,18 @@ def main():
         small.cleanup()
         big.cleanup()
 
+    # A control: `history` without -n reads every record, so its memory must grow; if this
+    # ratio stayed near 1, the instrument above could not see growth at all.
+    small, big = common.Home(), common.Home()
+    _write(small.history_path, _history_line, 10)
+    _write(big.history_path, _history_line, count)
+    _t, m_small = _measure(small, ["history", "--json"], 1)
+    _t, m_big = _measure(big, ["history", "--json"], 1)
+    figures.add("control: history --json (every record) memory_ratio", "%.1f (%d KiB vs %d KiB)"
+                % (m_big / m_small, m_big, m_small), m_big / m_small > 2, "> 2: the measurement sees growth")
+    small.cleanup()
+    big.cleanup()
+
     # The same ledger appended by the hook's own code: rotated at 8 MiB, nothing lost.
     home = common.Home()
     home.activate()
