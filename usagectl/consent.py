@@ -317,8 +317,8 @@ def _check_seal(text, path):
         return None
     if text.rstrip().rpartition("\n")[2].strip() == END_LINE:
         return None
-    return Problem(path, "its last line is not %r: the file was cut short (truncated)" % END_LINE,
-                   text.count("\n") + 1)
+    return Problem(path, "its last line is not %r: the file was cut short, or edited after that line "
+                   "(keep it last)" % END_LINE, text.count("\n") + 1)
 
 
 def _type_name(value):

@@ -143,7 +143,7 @@ def set_modes(consent_path, history_path, targets, mode, level, command, repair=
                 raise UsagectlError("refusing to write a consent file that would not parse: %s"
                                     % check.problem)
             pending = _commit(consent_path, history_path, out,
-                              history_lines(changes, command, now, backup, moved, split_backup))
+                              history_records(changes, command, now, backup, moved, split_backup))
         else:
             pending = None
         result = WriteResult(changes, backup, fsutil.real_target(consent_path), moved, split_backup)
@@ -169,7 +169,7 @@ def migrate_settings(consent_path, settings_path, history_path, command, now=Non
         pending = None
         if moved:
             pending = _commit(consent_path, history_path, seal(tomlkit.dumps(doc)).encode("utf-8"),
-                              history_lines([], command, now, moved=moved, split_backup=split_backup))
+                              history_records([], command, now, moved=moved, split_backup=split_backup))
         result = WriteResult([], None, fsutil.real_target(consent_path), moved, split_backup)
         result.history_pending = pending
         return result
@@ -253,30 +253,24 @@ def _apply(doc, target, mode, level, now):
 HISTORY_ROTATE_BYTES = 8 << 20
 
 
-def history_lines(changes, command, now, backup=None, moved=(), split_backup=None, txn=None):
-    """The JSON lines (bytes) that record one write: what, when, by which command."""
+def history_records(changes, command, now, backup=None, moved=(), split_backup=None):
+    """The history records (dicts) of one write: what, when, by which command."""
     when = consent._iso(now)
-    lines = []
+    records = []
     if backup:
-        lines.append({"time": when, "command": command, "event": "repair", "backup": backup})
+        records.append({"time": when, "command": command, "event": "repair", "backup": backup})
     if moved:
-        lines.append({"time": when, "command": command, "event": "settings-moved",
-                      "tables": list(moved), "backup": split_backup})
+        records.append({"time": when, "command": command, "event": "settings-moved",
+                        "tables": list(moved), "backup": split_backup})
     for change in changes:
         record = {"time": when, "command": command, "event": "change"}
         record.update(change.as_dict())
-        lines.append(record)
-    if txn:
-        for record in lines:
-            record["txn"] = txn
-    return [json.dumps(record, sort_keys=True).encode("utf-8") for record in lines]
+        records.append(record)
+    return records
 
 
-def record_history(history_path, changes, command, now, backup=None, moved=(), split_backup=None):
-    """Append one JSON line per change (outside a consent write: see _commit)."""
-    lines = history_lines(changes, command, now, backup, moved, split_backup)
-    if lines:
-        _append_history(history_path, lines)
+def _encode(records):
+    return [json.dumps(record, sort_keys=True).encode("utf-8") for record in records]
 
 
 def _append_history(history_path, lines):
@@ -381,8 +375,8 @@ def _recover_journal(consent_path, history_path):
     os.unlink(_journal_path(history_path))
 
 
-def _commit(consent_path, history_path, out, lines):
-    """Replace the consent file with ``out`` and record ``lines``, both or neither.
+def _commit(consent_path, history_path, out, records):
+    """Replace the consent file with ``out`` and record ``records``, both or neither.
 
     Returns None, or why the history lines are still pending (the change landed; the
     journal keeps them until the next writer can append them).
@@ -391,13 +385,11 @@ def _commit(consent_path, history_path, out, lines):
     import uuid
 
     txn = uuid.uuid4().hex
-    records = []
-    for line in lines:
-        record = json.loads(line)
+    for record in records:
         record["txn"] = txn
-        records.append(json.dumps(record, sort_keys=True))
-    journal = {"txn": txn, "consent_sha256": _digest(out), "lines": records}
-    if records:
+    lines = _encode(records)
+    journal = {"txn": txn, "consent_sha256": _digest(out), "lines": [line.decode("utf-8") for line in lines]}
+    if lines:
         try:
             fsutil.check_appendable(history_path)
             fsutil.atomic_write(_journal_path(history_path), json.dumps(journal).encode("utf-8"),
@@ -408,16 +400,16 @@ def _commit(consent_path, history_path, out, lines):
     try:
         fsutil.atomic_write(consent_path, out)
     except BaseException:
-        if records:
+        if lines:
             import contextlib
 
             with contextlib.suppress(OSError):
                 os.unlink(_journal_path(history_path))
         raise
-    if not records:
+    if not lines:
         return None
     try:
-        _append_history(history_path, [r.encode("utf-8") for r in records])
+        _append_history(history_path, lines)
         os.unlink(_journal_path(history_path))
     except OSError as exc:
         return "the change is made; its history lines wait in %s until they can be appended (%s)" % (
