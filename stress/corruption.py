@@ -257,7 +257,8 @@ def main():
             if which == "policy":
                 os.unlink(path)
         _place(home.consent_path, good, good)
-    truncations = sum(len(range(0, len(base), scale["truncation_step"])) for _, _, base in targets)
+    truncations = sum(len(range(0, len(base), scale["truncation_step"])) for _, _, base in targets) \
+        - state["same_file"]
     figures.add("decision_cases", "%d (%d of them truncations of the %d-byte consent and %d-byte policy "
                 "files usagectl wrote)" % (state["cases"], truncations, len(good), len(policy_good)))
     figures.add("truncations_equal_to_the_whole_file", "%d (only the final newline cut: same decision, "
