@@ -64,9 +64,13 @@ def test_follow_sees_appends_within_a_second_and_ctrl_c_exits_130(tmp_path):
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    errors = []
     try:
         started = proc.stderr.readline()
         assert b"following" in started, started
+        # Drain stderr from here on, so a warning can never fill the pipe and block the child.
+        drainer = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
+        drainer.start()
         writer = subprocess.run([sys.executable, "-c", WRITER, json.dumps(
             {"log": str(log), "lines": text, "ray_root": str(ray_root)})],
             capture_output=True, text=True, timeout=90, env=dict(os.environ))
@@ -82,7 +86,8 @@ def test_follow_sees_appends_within_a_second_and_ctrl_c_exits_130(tmp_path):
         finally:
             if proc.poll() is None:
                 proc.kill()
-    err = proc.stderr.read()
+    drainer.join(5)
+    err = b"".join(errors)
     assert code == 130, err
     assert b"Traceback" not in err
 
