@@ -64,7 +64,7 @@ def test_follow_sees_appends_within_a_second_and_ctrl_c_exits_130(tmp_path):
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    errors = []
+    errors, drainer = [], None
     try:
         started = proc.stderr.readline()
         assert b"following" in started, started
@@ -86,7 +86,8 @@ def test_follow_sees_appends_within_a_second_and_ctrl_c_exits_130(tmp_path):
         finally:
             if proc.poll() is None:
                 proc.kill()
-    drainer.join(5)
+    if drainer is not None:
+        drainer.join(5)
     err = b"".join(errors)
     assert code == 130, err
     assert b"Traceback" not in err
