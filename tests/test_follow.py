@@ -53,9 +53,12 @@ def test_follow_sees_appends_within_a_second_and_ctrl_c_exits_130(tmp_path):
     assert "Usage tracking failed" in real[start + 1]
     text = real[start] + "\n" + real[start + 1] + "\n"  # the real message and its failure line
 
+    # Ctrl-C's SIGINT, delivered as a terminal would: a test run started in the background
+    # (`cmd &` in a script) inherits SIGINT ignored, and so would this child.
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, "show-last", "ray", "parsl", "--follow",
                              "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=dict(os.environ))
+                            env=dict(os.environ),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     arrivals = []
 
     def read():
