@@ -455,3 +455,19 @@ def test_parser_warnings_that_quote_a_config_never_reach_the_screen(cli_process,
         result = cli_process(*args)
         assert CANARY not in result.stdout + result.stderr, args
         assert "Warning" not in result.stderr, args
+
+
+def test_a_filesystem_without_hard_links_keeps_the_ledger_growing_rather_than_losing_lines(env, monkeypatch):
+    from usagectl import _ledger
+
+    monkeypatch.setattr(_ledger, "ROTATE_BYTES", 500)
+
+    def no_links(*args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(_ledger.os, "link", no_links)
+    for index in range(20):
+        assert _ledger.record_sent("ray", "https://x.invalid/", b'{"n": %d}' % index, environ=env.environ)
+    path = _ledger.ledger_path(env.environ)
+    assert _ledger.rotated_paths(path) == []
+    assert open(path, "rb").read().count(b"\n") == 20

@@ -138,6 +138,8 @@ def _rotate(path, fd):
             os.link(path, target)
         except FileExistsError:
             continue
+        except OSError:
+            return False  # no hard links here (some network filesystems): keep appending
         os.unlink(path)
         return True
     return False
