@@ -243,7 +243,9 @@ def test_history_last_reads_from_the_end_and_across_rotated_files(env, monkeypat
     for index in range(60):
         store.set_modes(env.consent_path, env.history_path, ["ray"], "off" if index % 2 else "on",
                         None, "cmd-%d" % index, now=NOW)
-    rotated = store._rotated(env.history_path)
+    from usagectl import _ledger
+
+    rotated = _ledger.rotated_paths(env.history_path)
     assert len(rotated) >= 2
     records = store.read_history(env.history_path)[0]
     assert [r["command"] for r in records] == ["cmd-%d" % i for i in range(60)]  # nothing lost

@@ -117,6 +117,21 @@ def rotated_paths(path):
     return [os.path.join(directory, n) for n in found]
 
 
+def next_rotated_number(path):
+    """The number the next rotation of ``path`` takes: one past the highest there."""
+    existing = rotated_paths(path)
+    if not existing:
+        return 1
+    name = os.path.basename(existing[-1])
+    return int(name.rsplit("-", 1)[1].split(".")[0]) + 1
+
+
+def rotated_name(path, number):
+    """``sent.jsonl`` -> ``sent-000001.jsonl`` (oldest first by name)."""
+    stem, dot, ext = os.path.abspath(path).rpartition(".")
+    return "%s-%06d.%s" % (stem, number, ext) if dot else "%s-%06d" % (os.path.abspath(path), number)
+
+
 def _rotate(path, fd):
     """Rename a full ``path`` (whose lock ``fd`` holds) to the next rotated name.
 
@@ -129,11 +144,9 @@ def _rotate(path, fd):
             return False
     except OSError:
         return False
-    existing = rotated_paths(path)
-    number = int(os.path.basename(existing[-1]).rsplit("-", 1)[1].split(".")[0]) + 1 if existing else 1
-    stem, dot, ext = os.path.abspath(path).rpartition(".")
+    number = next_rotated_number(path)
     for attempt in range(number, number + 100):
-        target = "%s-%06d.%s" % (stem, attempt, ext) if dot else "%s-%06d" % (path, attempt)
+        target = rotated_name(path, attempt)
         try:
             os.link(path, target)
         except FileExistsError:

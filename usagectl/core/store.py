@@ -7,7 +7,7 @@ writes a file that its own reader would call damaged.
 import datetime
 import json
 
-from usagectl import consent
+from usagectl import _ledger, consent
 from usagectl.core import fsutil
 from usagectl.core.errors import ConsentDamaged, UsagectlError
 
@@ -281,33 +281,9 @@ def _append_history(history_path, lines):
     except FileNotFoundError:
         size = 0
     if size > HISTORY_ROTATE_BYTES:
-        os.rename(history_path, _next_rotated(history_path))
+        # Named as the sent ledger's rotations are; under the consent lock, so no race.
+        os.rename(history_path, _ledger.rotated_name(history_path, _ledger.next_rotated_number(history_path)))
     fsutil.append_lines(history_path, lines)
-
-
-def _rotated(history_path):
-    """Rotated history files, oldest first."""
-    import os
-
-    directory, name = os.path.split(history_path)
-    stem, dot, ext = name.rpartition(".")
-    prefix = (stem if dot else name) + "-"
-    try:
-        names = os.listdir(directory or ".")
-    except OSError:
-        return []
-    found = sorted(n for n in names if n.startswith(prefix) and n.endswith("." + ext)
-                   and n[len(prefix):-len(ext) - 1].isdigit())
-    return [os.path.join(directory, n) for n in found]
-
-
-def _next_rotated(history_path):
-    import os
-
-    existing = _rotated(history_path)
-    number = int(os.path.basename(existing[-1]).rsplit("-", 1)[1].split(".")[0]) + 1 if existing else 1
-    stem, _, ext = history_path.rpartition(".")
-    return "%s-%06d.%s" % (stem, number, ext)
 
 
 # --- The change journal: a consent change and its history lines land together -------
@@ -427,7 +403,7 @@ def _read_consent_bytes(path):
 
 
 def _history_files(history_path):
-    return _rotated(history_path) + [history_path]
+    return _ledger.rotated_paths(history_path) + [history_path]
 
 
 def _lines_from_end(history_path, limit=None):

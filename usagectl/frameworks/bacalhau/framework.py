@@ -569,9 +569,7 @@ def ask_bacalhau(env):
                           "%s.%s = %s" % (KEY_UPDATE, KEY_INTERVAL, json.dumps(interval))]
     if isinstance(disabled, str):
         # A value from the environment is listed as Bacalhau got it, a string: Go's ParseBool.
-        disabled = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
-                    "0": False, "f": False, "F": False, "FALSE": False, "false": False,
-                    "False": False}.get(disabled, disabled)
+        disabled = _go_bool(disabled)
     if isinstance(disabled, bool):
         answer["says"] = "off" if disabled else "on"
     answer["update_interval"] = interval
