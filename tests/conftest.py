@@ -19,6 +19,52 @@ _CLEARED_PREFIXES = ("RAY_", "BACALHAU_", "DASK_", "COILED_", "USAGECTL_", "PARS
 _CLEARED = ("DO_NOT_TRACK", "NO_COLOR", "FORCE_COLOR", "PYTHONPATH")
 
 
+# --- what a run verified, for docs/supported-versions.md (tools/supported_versions.py) ---
+# A test states a fact with the `verified` fixture; the fact is kept only if the test
+# passes, and the session writes the kept facts to $USAGECTL_VERIFIED_OUT (read here, at
+# import, before the isolation fixture clears USAGECTL_* variables).
+_VERIFIED_OUT = os.environ.get("USAGECTL_VERIFIED_OUT")
+_PENDING: dict = {}
+_KEPT: list = []
+
+
+@pytest.fixture
+def verified(request):
+    """``verified(entry_or_framework, aspect, text, version=None, detail=None)``: this
+    test, if it passes, shows ``text`` about ``aspect`` of that framework release (the
+    table lists the details of one text together: the variants a test ran)."""
+    facts = _PENDING.setdefault(request.node.nodeid, [])
+
+    def record(subject, aspect, text, version=None, detail=None):
+        framework = subject["framework"] if isinstance(subject, dict) else subject
+        version = (subject.get("label") or subject["version"]) if isinstance(subject, dict) else version
+        facts.append({"framework": framework, "version": version, "aspect": aspect, "text": text,
+                      "detail": detail, "test": request.node.nodeid.split("[")[0]})
+
+    return record
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        facts = _PENDING.pop(item.nodeid, [])
+        if report.passed:
+            _KEPT.extend(facts)
+    elif report.failed:
+        _PENDING.pop(item.nodeid, None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _VERIFIED_OUT:
+        import json
+
+        with open(_VERIFIED_OUT + ".tmp", "w", encoding="utf-8") as handle:
+            json.dump(_KEPT, handle, indent=1)
+        os.replace(_VERIFIED_OUT + ".tmp", _VERIFIED_OUT)
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
     for name in list(os.environ):

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 from isolation import available, isolated
@@ -62,7 +63,8 @@ VARIANTS = {
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_bacalhau_itself_agrees_with_status_after_disable_enable_and_sync(cli, tmp_path, version, variant):
+def test_bacalhau_itself_agrees_with_status_after_disable_enable_and_sync(cli, tmp_path, version, variant,
+                                                                         verified):
     binary = bacalhau(version)
     env_template, flag_template = VARIANTS[variant]
     env = {k: v.format(root=tmp_path) for k, v in env_template.items()}
@@ -87,6 +89,8 @@ def test_bacalhau_itself_agrees_with_status_after_disable_enable_and_sync(cli, t
     assert cli("sync", env=env).exit_code == 0
     assert config_list(binary, *flags, env=bacalhau_env)["DisableAnalytics"] is True
     assert status_row(cli, env)["drift"] is False
+    verified("bacalhau", "settings", "yes (`bacalhau config list --output json`)", version=version,
+             detail=variant)
 
 
 HAND_WRITTEN = """\
@@ -118,7 +122,7 @@ def test_a_hand_written_config_keeps_its_comments_and_keys_and_bacalhau_reads_th
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_verify_asks_bacalhau_itself_when_it_is_on_path(cli, tmp_path, version):
+def test_verify_asks_bacalhau_itself_when_it_is_on_path(cli, tmp_path, version, verified):
     binary = bacalhau(version)
     # On PATH as `bacalhau`, but only ever run inside the namespaces: a wrapper does that.
     bindir = tmp_path / "bin"
@@ -143,6 +147,7 @@ def test_verify_asks_bacalhau_itself_when_it_is_on_path(cli, tmp_path, version):
     assert result.exit_code == 5
     recorded = consent.read_consent(os.path.join(os.environ["USAGECTL_CONFIG_DIR"], "consent.toml"))
     assert recorded.frameworks["bacalhau"].mode == "off"  # verify changed nothing
+    verified("bacalhau", "verify", "yes (`own-program`: `bacalhau config list`)", version=version)
 
 
 # --- `bacalhau serve` with a job: what leaves, with consent off and on ----------------
@@ -158,38 +163,123 @@ def serve_counts(binary, tmp_path, env):
     out.mkdir(parents=True)
     environ = dict(os.environ, **env)
     environ["BACALHAU_UPDATE_CHECKER_ENDPOINT"] = "http://127.0.0.1:47732/version"
+    # v1.6 dials the loopback collector in plain gRPC (the OpenTelemetry SDK's own
+    # variable; its code sets only the endpoint): what is sent is unchanged.
+    environ["OTEL_EXPORTER_OTLP_INSECURE"] = "true"
+    environ["SINK_PYTHON"] = sys.executable  # the collector needs grpcio (the test extra)
     proc = subprocess.run(isolated(["sh", SERVE, binary, str(out), str(WINDOW_S)]), env=environ,
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     counts = json.loads((out / "final.json").read_text())
     log = (out / "serve.log").read_text(errors="replace")
     assert "bacalhau node running" in log, log[-3000:]
-    return {port: entry["connections"] for port, entry in counts.items()}, counts, log
+    otlp = json.loads((out / "otlp-final.json").read_text())
+    return {port: entry["connections"] for port, entry in counts.items()}, counts, log, otlp
+
+
+_PORT_NAMES = {"4317": "OTLP analytics", "443": "https", "47731": "PostHog analytics",
+               "47732": "the update check"}
+_JSON_TYPES = {str: "string", bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
+
+
+def assert_shape(value, fields, where):
+    """``value`` (a decoded JSON object) has the catalogue's field names and types: every
+    key is catalogued, every field that Go always writes is there. Go writes a nil slice
+    or map as null."""
+    by_name = {f["name"]: f for f in fields}
+    assert set(value) <= set(by_name), (where, sorted(set(value) - set(by_name)))
+    missing = [f["name"] for f in fields if not f["may_be_absent"] and f["name"] not in value]
+    assert not missing, (where, missing)
+    for name, item in value.items():
+        expected = by_name[name]["type"]
+        if item is None:
+            assert expected in ("array", "object"), (where, name)
+            continue
+        assert _JSON_TYPES[type(item)] == expected, (where, name, item, expected)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 def test_serve_with_consent_off_sends_nothing_and_with_consent_on_it_does(cli, tmp_path, version,
-                                                                        record_property):
+                                                                        record_property, verified):
     binary = bacalhau(version)
     env = {"BACALHAU_DIR": str(tmp_path / "node")}
     assert cli("disable", "bacalhau", env=env).exit_code == 0
-    off, _raw, _log = serve_counts(binary, tmp_path / "off", env)
+    off, _raw, _log, otlp_off = serve_counts(binary, tmp_path / "off", env)
     assert off == {"4317": 0, "443": 0, "47731": 0, "47732": 0}, off
+    assert otlp_off == []
 
     assert cli("enable", "bacalhau", env=env).exit_code == 0
     # Back to Bacalhau's own default for the update check: `enable` never turns it back on.
     config = tmp_path / "node" / "config.yaml"
     config.write_text(config.read_text().replace("Interval: 0s", "Interval: 24h"))
-    on, raw, log = serve_counts(binary, tmp_path / "on", env)
+    on, raw, log, otlp = serve_counts(binary, tmp_path / "on", env)
     record_property("connections", json.dumps({"version": version, "off": off, "on": on}))
     # The update check carries the instance id: it left, once, at start.
     assert on["47732"] >= 1 and "instanceID=" in raw["47732"]["first"]
     if version.startswith("v1.6"):
-        assert on["4317"] >= 1  # OTLP analytics to t.bacalhau.org:4317 (a TLS ClientHello)
-        assert "t.bacalhau.org" in raw["4317"]["first"]
+        assert on["4317"] >= 1  # OTLP analytics to t.bacalhau.org:4317
+        assert_preview_has_the_shape_of(cli, env, otlp)
+        verified("bacalhau", "preview", "yes: the OTLP events a real `bacalhau serve` sent have preview's "
+                 "event types, field names and types, and its identifier values", version=version)
     else:
         # PostHog: this release's client refuses to send without a project API key, which
         # no build flag sets; the events are built and dropped, and Bacalhau logs why.
         assert on["47731"] >= 1 or "project API key is missing" in log
         assert "bacalhau.job_v1.submit" in log
+        if on["47731"] == 0:
+            verified("bacalhau", "preview", "not compared: this release sends no analytics events (its "
+                     "PostHog client has no API key); `preview` lists the v1.6 events", version=version)
+    # Which channels opened, not how often: the counts vary with batching (docs/truth.md).
+    verified("bacalhau", "connections", "consent off: none; on: %s" % ", ".join(
+        _PORT_NAMES[port] for port in sorted(on) if on[port]), version=version)
+
+
+def assert_preview_has_the_shape_of(cli, env, otlp):
+    """What arrived at the collector, record by record, against `preview bacalhau --json`:
+    the same event types, field names and JSON types, and the same resource attributes
+    with the same identifier values (read by preview from the node's own files)."""
+    item = cli("preview", "bacalhau", "--json", env=env).json()["data"]["frameworks"][0]
+    events = {event["type"]: event for event in item["events"]}
+    arrived = {record["attributes"].get("event") for record in otlp}
+    # One job (a docker job on a node without docker: no node can run it, so no execution
+    # is created): its submit and terminal events. Any other event that arrives is checked too.
+    assert {"bacalhau.job_v1.submit", "bacalhau.job_v1.terminal"} <= arrived, arrived
+    assert arrived <= set(events), arrived - set(events)
+    attribute_names = {f["name"] for f in item["resource_attribute_fields"]}
+    for record in otlp:
+        assert set(record["attributes"]) == {"event", "properties"}, record["attributes"]
+        event = record["attributes"]["event"]
+        assert_shape(json.loads(record["attributes"]["properties"]), events[event]["properties"], event)
+        assert set(record["resource"]) <= attribute_names, set(record["resource"]) - attribute_names
+        for name in ("installation_id", "instance_id", "node_id_hash"):
+            assert record["resource"].get(name) == item["resource_attributes"][name], name
+
+
+# --- the field catalogue, against the source it cites ---------------------------------
+
+import bacalhau_catalogue  # noqa: E402  (tools/, on sys.path from conftest)
+
+# Read at import, before the isolation fixture moves HOME: the Go module cache is the user's.
+_CATALOGUE_SOURCE = bacalhau_catalogue.source_dir()
+
+
+def test_the_catalogue_is_what_the_cited_bacalhau_source_says():
+    """usagectl/frameworks/bacalhau/catalogue.py is generated from the module in the Go
+    module cache (scripts/bacalhau-build downloads it); regenerate and compare."""
+    from usagectl.frameworks.bacalhau import catalogue
+
+    if _CATALOGUE_SOURCE is None:
+        if shutil.which("go") is None:
+            pytest.skip("Go is not installed here, so Bacalhau's source can't be downloaded")
+        pytest.fail("no %s in the Go module cache: run scripts/bacalhau-build" % catalogue.SOURCE)
+    assert catalogue.SOURCE.endswith("@" + bacalhau_catalogue.SOURCE_VERSION)
+    fresh = bacalhau_catalogue.render(bacalhau_catalogue.build(_CATALOGUE_SOURCE))
+    with open(bacalhau_catalogue.TARGET, encoding="utf-8") as handle:
+        assert handle.read() == fresh, "run tools/bacalhau_catalogue.py --write"
+    # Every struct the catalogue names exists in that source, with every json-tagged field.
+    structs = bacalhau_catalogue.parse_structs(os.path.join(_CATALOGUE_SOURCE, "pkg", "analytics"))
+    for name, event in catalogue.EVENTS.items():
+        assert [f["name"] for f in event["fields"]] == [t.partition(",")[0] for _g, _t, t in structs[event["struct"]]]
+        with open(os.path.join(_CATALOGUE_SOURCE, event["file"]), encoding="utf-8") as handle:
+            assert '"%s"' % name in handle.read(), (name, event["file"])

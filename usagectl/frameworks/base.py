@@ -191,6 +191,12 @@ class Framework:
         """"on"/"off" from the probe's answer (the framework's own verdict), else None."""
         return None
 
+    def unenforceable(self, probe: dict[str, Any]) -> str | None:
+        """From the probe's answer: what this release of the framework sends that none of
+        its settings can stop (a key it never reads), in one sentence; None when its
+        settings can stop everything. ``says`` answers "on" whenever this is not None."""
+        return None
+
     def ask_program(self, env: Environment) -> dict[str, Any] | None:
         """For a framework that is a program (not importable Python): its own answer, from
         running it read-only. None when it can't be asked here (not on PATH); else

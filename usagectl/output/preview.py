@@ -70,10 +70,11 @@ def _render_one(console, item):
     messages = item.get("messages")
     if messages:
         for message in messages:
-            _body_lines(console, message["body"], message["body_base64"],
-                        label="level %d start message" % message["level"])
+            # A message without a level comes from a framework release that has none.
+            name = "level %d" % message["level"] if message["level"] is not None else "no levels"
+            _body_lines(console, message["body"], message["body_base64"], label="%s start message" % name)
             if message["body"] is None and message["body_base64"] is None:
-                p("  level %d: %s" % (message["level"], message["content"]))
+                p("  %s: %s" % (name, message["content"]))
     else:
         _body_lines(console, item.get("body"), item.get("body_base64"))
     if item.get("fields"):
@@ -89,7 +90,14 @@ def _render_one(console, item):
                                                            else "nothing leaves")
         p("  %s = %s: %s (%s; read by %s)" % (entry["key"], json.dumps(entry["value"]), state,
                                               entry["data"], entry["read_by"]))
-    if item.get("event_types"):
+    if item.get("events"):
+        p("  events (each an OTLP log record; fields from %s):" % item.get("catalogue_source", "?"))
+        for event in item["events"]:
+            p("    %s, when %s:" % (event["type"], event["when"]))
+            p("      %s" % ", ".join(_field_words(field) for field in event["properties"]))
+        p("  flags: [id] identifying (ids, or hashes of names anyone can recompute), [text] free text; "
+          "? may be absent")
+    elif item.get("event_types"):
         p("  event types: %s" % ", ".join(item["event_types"]))
     for channel in item.get("side_channels") or ():
         p("  side channel %s -> %s: %s; %s" % (channel["name"], channel["destination"],
@@ -97,3 +105,11 @@ def _render_one(console, item):
                                                channel["detail"]))
     for note in item["notes"]:
         p("  note: %s" % note)
+
+
+def _field_words(field):
+    marks = "".join(" [%s]" % {"identifying": "id", "free-text": "text"}.get(flag, flag)
+                    for flag in field.get("flags") or ())
+    inner = field.get("fields")
+    nested = " {%s}" % ", ".join(_field_words(f) for f in inner) if inner else ""
+    return "%s%s%s%s" % (field["name"], "?" if field.get("may_be_absent") else "", marks, nested)

@@ -194,7 +194,14 @@ def _check_own_code(adapter, intent, native, probes):
     said = _framework_says(adapter, unaided)
     checks = []
     evidence = ["usagectl's model: %s" % native.get("mode"), "%s's own code: %s" % (adapter.title, said)]
-    if native.get("mode") in ("on", "off") and said != native.get("mode"):
+    gap = adapter.unenforceable(unaided)
+    if gap:
+        evidence.append(gap)
+    if native.get("mode") in ("on", "off") and said != native.get("mode") and gap:
+        checks.append(Check(name, "model-agreement", FAIL,
+                            "usagectl's model of %s's settings says %s, but this release can't honour "
+                            "them: %s" % (adapter.title, native.get("mode"), gap), evidence))
+    elif native.get("mode") in ("on", "off") and said != native.get("mode"):
         checks.append(Check(name, "model-agreement", FAIL,
                             "usagectl's model says %s but %s's own code says %s: usagectl can't be "
                             "trusted here; please report it" % (native.get("mode"), adapter.title, said),
@@ -206,7 +213,8 @@ def _check_own_code(adapter, intent, native, probes):
     if intent in NOT_SENDING and effective == "on":
         checks.append(Check(name, "own-code", FAIL, "consent says %s but %s's own code, in %s, says on"
                             % (intent, adapter.title, probes.get("python")), evidence,
-                            "run `usagectl sync`, or `usagectl hook install`"))
+                            "upgrade %s: no setting of this release stops it" % adapter.title if gap
+                            else "run `usagectl sync`, or `usagectl hook install`"))
     elif intent in NOT_SENDING:
         via = " (with the runtime hook)" if effective != said else ""
         checks.append(Check(name, "own-code", PASS, "%s's own code says off%s" % (adapter.title, via), evidence))

@@ -12,14 +12,13 @@ import json
 import sys
 
 from usagectl.core import previews as result
+from usagectl.frameworks.bacalhau import catalogue
 from usagectl.frameworks.bacalhau.framework import installation_id_path, system_metadata_path
 
 FRAMEWORK_NAME = "bacalhau"
 TITLE = "Bacalhau"
 DESTINATION = "t.bacalhau.org:4317"
-EVENT_TYPES = ("bacalhau.job_v1.submit", "bacalhau.job_v1.terminal",
-               "bacalhau.execution_v1.create", "bacalhau.execution_v1.terminal",
-               "bacalhau.execution_v1.compute_message")
+EVENT_TYPES = tuple(catalogue.EVENTS)
 _MAX_FILE = 64 * 1024
 
 
@@ -101,8 +100,11 @@ def preview(env, decision, native, level=None):
         "node_version": "the bacalhau binary's version",
     }
     item["resource_attributes"] = attributes
+    item["resource_attribute_fields"] = [dict(entry) for entry in catalogue.RESOURCE_ATTRIBUTES]
     item["identifier_files"] = {"installation_id": install_path, "system_metadata": meta_path}
     item["event_types"] = list(EVENT_TYPES)
+    item["events"] = _events()
+    item["catalogue_source"] = catalogue.SOURCE
     result.set_body(item, json.dumps(attributes, indent=2))
     item["kind"] = "otlp-resource-attributes"
     item["notes"].append("The body lists the OTLP resource attributes attached to every analytics "
@@ -119,6 +121,32 @@ def preview(env, decision, native, level=None):
     if effective == "off":
         item["notes"].append("DisableAnalytics does not stop the side channels: see below.")
     return item
+
+
+def _events():
+    """Every event an orchestrator sends, each field with its JSON type and what it can
+    carry (from the catalogue, built from Bacalhau's source); values exist only once a
+    job runs, so none are shown."""
+    def field(entry):
+        out = {"name": entry["name"], "type": entry["type"], "flags": list(entry["flags"]),
+               "may_be_absent": entry["omitempty"]}
+        nested = entry.get("nested")
+        if isinstance(nested, list):
+            out["fields"] = [field(inner) for inner in nested]
+        elif isinstance(nested, dict) and nested.get("fields"):
+            out["fields"] = [field(inner) for inner in nested["fields"]]
+        return out
+
+    return [{"type": name, "when": _WHEN.get(name, ""), "attributes": {"event": name, "properties": "JSON"},
+             "properties": [field(entry) for entry in event["fields"]]}
+            for name, event in catalogue.EVENTS.items()]
+
+
+_WHEN = {"bacalhau.job_v1.submit": "a job is submitted",
+         "bacalhau.job_v1.terminal": "a job completes, fails or is stopped",
+         "bacalhau.execution_v1.create": "an execution is created on a compute node",
+         "bacalhau.execution_v1.terminal": "an execution ends",
+         "bacalhau.execution_v1.compute_message": "a compute node reports a message about an execution"}
 
 
 def _side_channels(native, installation_id, instance_id):

@@ -588,7 +588,22 @@ class Coiled(Framework):
             return None
         if PRELOAD_MODULE in preloads(probe.get("preload")):
             return "on"
+        if self.unenforceable(probe):
+            return "on"
         return "off" if all(_is_off(k, v) for k, v in values.items()) else "on"
+
+    def unenforceable(self, probe):
+        read = probe.get("read_locally")
+        if not isinstance(read, list):
+            return None
+        from usagectl.frameworks.coiled.preview import local_keys
+
+        # A key this release never reads can't stop what it names (client spans on 1.85).
+        unread = [key for key in local_keys() if key.replace("_", "-") not in read]
+        if not unread:
+            return None
+        return ("this Coiled never reads %s, so what it names leaves with any Coiled-managed "
+                "cluster whatever it says; a newer Coiled reads it" % ", ".join(unread))
 
     def hook_file(self):
         return self._sibling(__file__, "hook.py")

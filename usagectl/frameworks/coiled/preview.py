@@ -63,7 +63,9 @@ def preview(env, decision, native, level=None):
                              if probe.missing else "dask could not resolve its config (%s)" % probe.error)
         return item
     values = probe.data["values"]
+    read_locally = probe.data.get("read_locally")
     keys = []
+    unread = []
     for key, reader, what, test, default in KEYS:
         found = values[key]
         value = found["value"] if found["set"] else default
@@ -71,6 +73,12 @@ def preview(env, decision, native, level=None):
         entry = {"key": key, "set": found["set"], "value": value, "read_by": reader,
                  "data": what, "leaves": leaves(value, test) if known else None,
                  "verified": reader.endswith("(local)")}
+        if reader.endswith("(local)") and read_locally is not None and \
+                key.replace("_", "-") not in read_locally:
+            # This release never asks for the key: what it names is sent whatever it says.
+            entry.update(read_by="nothing in coiled %s" % probe.data.get("coiled_version"),
+                         leaves=True, read_by_this_release=False)
+            unread.append(key)
         if not found["set"]:
             entry["note"] = ("not set in any dask config: Coiled's code defaults to %s"
                              % json.dumps(default) if default is not None else
@@ -83,7 +91,13 @@ def preview(env, decision, native, level=None):
     item["scheduler_preload_registers"] = "coiled.analytics" in preload
     item["coiled_version"] = probe.data.get("coiled_version")
     item["config_paths"] = probe.data.get("paths")
-    transmitting = [k["key"] for k in keys if k["leaves"]]
+    transmitting = [k["key"] for k in keys if k["leaves"] and k["key"] not in unread]
+    if unread:
+        item["notes"].append("coiled %s never reads %s: with a Coiled-managed cluster, %s leave "
+                             "whatever the key or the consent says; no setting of this release "
+                             "stops it (a newer Coiled reads the key)."
+                             % (probe.data.get("coiled_version"), ", ".join(unread),
+                                " and ".join(k["data"] for k in keys if k["key"] in unread)))
     # Whether anything goes depends on the clusters the user runs: not knowable here.
     item["will_send"] = None
     if effective == "off" and transmitting:
@@ -100,3 +114,8 @@ def preview(env, decision, native, level=None):
     item["notes"].append("Coiled-managed clusters receive your whole local dask config, analytics "
                          "keys and token included.")
     return item
+
+
+def local_keys():
+    """The keys Coiled's own client code reads (the rest are the scheduler plugin's)."""
+    return [key for key, reader, *_rest in KEYS if reader.endswith("(local)")]

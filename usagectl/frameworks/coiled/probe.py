@@ -44,7 +44,8 @@ def probe():
     except Exception as exc:
         return {"installed": True, "error": _describe(exc)}
     return {"installed": True, "values": values,
-            "preload": preload if isinstance(preload, (list, str)) else repr(preload)}
+            "preload": preload if isinstance(preload, (list, str)) else repr(preload),
+            "read_locally": _keys_read_by_installed_coiled()}
 
 
 def preview_probe(*keys):
@@ -63,7 +64,32 @@ def preview_probe(*keys):
         value = dask.config.get(key, missing)
         values[key] = {"set": value is not missing, "value": None if value is missing else _jsonable(value)}
     return {"values": values, "coiled_version": coiled_version, "dask_version": _version("dask"),
-            "paths": list(getattr(dask.config, "paths", []))}
+            "paths": list(getattr(dask.config, "paths", [])),
+            "read_locally": _keys_read_by_installed_coiled() if coiled_version else None}
+
+
+def _keys_read_by_installed_coiled():
+    """The coiled.* keys the installed Coiled's own code asks dask for (its
+    ``dask.config.get("coiled....")`` calls), with dask's '_' == '-' rule applied. A key
+    usagectl sets that a release never reads stops nothing in that release (client spans
+    on Coiled 1.85, for one)."""
+    import os
+    import re
+
+    import coiled
+
+    pattern = re.compile(r"""config\.get\(\s*["'](coiled\.[\w.\-]+)["']""")
+    found = set()
+    root = os.path.dirname(os.path.abspath(coiled.__file__))
+    for base, _dirs, files in os.walk(root):
+        for name in files:
+            if name.endswith(".py"):
+                try:
+                    with open(os.path.join(base, name), encoding="utf-8", errors="replace") as handle:
+                        found.update(key.replace("_", "-") for key in pattern.findall(handle.read()))
+                except OSError:
+                    continue
+    return sorted(found)
 
 
 def _jsonable(value):

@@ -15,6 +15,21 @@ def hook_works(hook):
     return bool(hook and hook.get("installed") and hook.get("ours") and hook.get("runtime_exists"))
 
 
+def before_levels():
+    """True when the installed Parsl predates tracking levels (2024.3 and older: a
+    boolean Config(usage_tracking=True) and PARSL_TRACKING). Read from its source file,
+    without importing Parsl (slow)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        path = distribution("parsl").locate_file("parsl/usage_tracking/usage.py")
+        with open(str(path), encoding="utf-8") as handle:
+            text = handle.read(1 << 20)
+    except (PackageNotFoundError, OSError, UnicodeDecodeError, ValueError):
+        return False
+    return "def check_tracking_level" not in text and "def check_tracking_enabled" in text
+
+
 class Parsl(Framework):
     name = "parsl"
     title = "Parsl"
@@ -42,13 +57,13 @@ class Parsl(Framework):
     def native_state(self, env):
         """Parsl's own answer without usagectl: off, unless a script sets a level (which
         usagectl cannot see). What the runtime hook makes of it: ``hooked_state``."""
-        return {
-            "mode": "off",
-            "source": NATIVE_SOURCE,
-            "detail": "off unless a script sets Config(usage_tracking=1..3); Parsl has no file or "
-                      "environment variable",
-            "traps": [],
-        }
+        if before_levels():
+            detail = ("off unless a script sets Config(usage_tracking=True) (this Parsl has no "
+                      "levels; PARSL_TRACKING=false also turns it off); Parsl has no file")
+        else:
+            detail = ("off unless a script sets Config(usage_tracking=1..3); Parsl has no file or "
+                      "environment variable")
+        return {"mode": "off", "source": NATIVE_SOURCE, "detail": detail, "traps": []}
 
     def hooked_state(self, env, decision, hook):
         """The effective state once the runtime hook (state ``hook``) caps every script."""
@@ -56,6 +71,10 @@ class Parsl(Framework):
         if hook_works(hook) and cap == 0:
             return {"mode": "off", "level": 0, "via": "hook",
                     "detail": "the runtime hook caps every Config(usage_tracking=...) at 0"}
+        if hook_works(hook) and cap is not None and cap < self.max_level and before_levels():
+            return {"mode": "off", "level": 0, "via": "hook",
+                    "detail": "this Parsl has no levels and its one message holds what level 3 "
+                              "holds: the runtime hook turns it off under a cap of %d" % cap}
         if hook_works(hook) and cap is not None:
             return {"mode": "on", "level": cap, "via": "hook",
                     "detail": "scripts choose their level; the runtime hook caps it at %d" % cap}

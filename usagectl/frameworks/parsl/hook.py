@@ -43,7 +43,8 @@ def patch_usage(rt, module):
 
 def _patch_enabled(rt, module, tracker):
     """Older Parsl: ``check_tracking_enabled() -> bool`` (config.usage_tracking and the
-    PARSL_TRACKING variable) decides at start. Off or local in the consent: False."""
+    PARSL_TRACKING variable) decides at start. Off or local in the consent, or a level
+    cap below 3: False."""
     original = getattr(tracker, "check_tracking_enabled", None)
     if original is None or getattr(original, rt.MARK, False):
         return
@@ -54,7 +55,9 @@ def _patch_enabled(rt, module, tracker):
             cap = rt.level_cap(rt.decide("parsl"))
         except Exception:
             cap = 0
-        if enabled and cap is not None and cap < 1:
+        # Its one message holds what level 3 holds (the start time; the end message's app
+        # counts), so any cap below 3 turns it off: it can't send less.
+        if enabled and cap is not None and cap < 3:
             rt.log("info", "usagectl: usage tracking turned off by the telemetry consent",
                    logger_name=module.__name__)
             return False
@@ -102,8 +105,10 @@ def _patch_send(rt, tracker):
         try:
             import json
 
-            sent = json.loads(bytes(message)[1:])
-            for key in ("correlator", "project_name"):
+            raw = message.encode("utf-8") if isinstance(message, str) else bytes(message)
+            # b"1" + JSON since levels; plain JSON text before (2024.3 and older).
+            sent = json.loads(raw[1:] if raw[:1] == b"1" else raw)
+            for key in ("correlator", "uuid", "project_name"):
                 if sent.get(key):
                     identifiers[key] = sent[key]
         except Exception:

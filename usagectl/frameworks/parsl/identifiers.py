@@ -6,7 +6,8 @@ from usagectl.core.identifiers import MAX_FILES, add_problem
 
 
 def _parsl_body(found, body, source):
-    """Add the correlator and project name of one Parsl datagram (b"1" + JSON)."""
+    """Add the correlator and project name of one Parsl datagram (b"1" + JSON, or
+    plain JSON before levels)."""
     if isinstance(body, str):
         body = body.encode("utf-8")
     if not body:
@@ -18,7 +19,8 @@ def _parsl_body(found, body, source):
     except (ValueError, RecursionError):
         return
     if isinstance(message, dict):
-        found.add("correlator", message.get("correlator"), source)
+        # "uuid" is the correlator's name before levels (Parsl 2024.3 and older).
+        found.add("correlator", message.get("correlator") or message.get("uuid"), source)
         found.add("project_name", message.get("project_name"), source)
 
 

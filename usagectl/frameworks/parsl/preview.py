@@ -69,6 +69,9 @@ def preview(env, decision, native, level=None):
             item["notes"].append("Level %d is above the cap; %s Parsl sends level %d instead."
                                  % (level, "with the hook" if hooked else "only with the hook", top))
     probe = probes.run(env, FRAMEWORK, *levels) if levels else None
+    if probe is not None and probe.ok and probe.data.get("levels") is False:
+        _before_levels(item, probe, decision, hooked)
+        return item
     item["messages"] = _messages(probe, levels)
     if probe is not None and probe.ok:
         message = probe.data["messages"][-1]
@@ -92,6 +95,39 @@ def preview(env, decision, native, level=None):
                                  "described, not built" % probe.missing if probe.missing else
                                  "Parsl's own code could not build the message (%s)" % probe.error)
     return item
+
+
+def _before_levels(item, probe, decision, hooked):
+    """Parsl before levels (2024.3 and older): one switch, one start message (and an end
+    message with app counts), whatever level is asked for. Its content is what level 3
+    holds, so the hook lets it through only when the consent allows level 3."""
+    [message] = probe.data["messages"]
+    datagram = base64.b64decode(message["datagram_base64"])
+    entry = {"level": None, "content": "this Parsl has no levels: the uuid of the run, Parsl and Python "
+             "versions, OS and kernel release, start time (and an end message with app counts)",
+             "body": None, "body_base64": None, "message": json.loads(datagram), "exact": True}
+    result.set_body(entry, datagram)
+    item["messages"] = [entry]
+    item["destination"] = "%s:%d" % (message["host"], message["port"])
+    item["exact"] = True
+    result.set_body(item, datagram)
+    item["level"] = None
+    cap = decision.level
+    if not result.restricts(decision):
+        # The notes so far speak of levels this release doesn't have.
+        item["notes"] = ["Sent only if your Config sets usage_tracking=True (this release's default "
+                         "is False: nothing) and PARSL_TRACKING is not \"false\"."]
+    item["notes"].append("Built by Parsl %s's own UsageTracker.construct_start_message(). This "
+                         "release has no tracking levels: usage_tracking=True sends this whole "
+                         "message." % probe.data.get("version"))
+    if not result.restricts(decision) and cap is not None and cap < MAX_LEVEL:
+        item["notes"].append("The consent caps Parsl at level %d; this release can only send all of "
+                             "it, so %s." % (cap, "the usagectl hook turns its tracking off"
+                                             if hooked else "only the usagectl hook can stop it "
+                                             "(run `usagectl hook install`)"))
+        if hooked:
+            item["will_send"] = False
+            item["effective"] = "off"
 
 
 def _levels(requested, top):
