@@ -57,8 +57,10 @@ now fails there and `preview` says so, where both said off before.
 
 Known limits: Parsl's "Failed to send usage tracking data" lines (written by the child
 process that sends) are not paired with their message, so a message whose send failed
-shows as "logged, not known to be sent". The older releases' records are made by each
-release's own code during the run, not checked-in fixtures.
+shows as "logged, not known to be sent".
+
+Each release's records are made by its own code during the matrix run; a copy of each is
+kept in tests/fixtures/matrix (with how it was made), read by the default run too.
 """
 
 
