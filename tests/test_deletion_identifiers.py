@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,59 @@ def test_path_is_searched_by_request_deletion_and_verify():
     assert "correlator" in found and runinfo in found
     result = run_in_process("verify", "parsl", "--path", runinfo, "--json")
     assert "checks" in result.json()["data"], result
+
+
+RAY_FIXTURES = FIXTURES / "ray"
+REPORTED_ID = "a368c6afa0ec8e95b9eb9160038d6d289c31b5c2577bba8b4f79c6cd"   # enabled/: reported
+DISABLED_ID = "8fd73c4983eafe590f8bc31311fa17c28c774e0d2bb26ed686bd4d54"   # disabled/: never reported
+INIT_ID = "e351d8b22e934e478e612cba0cb0162d330dfaca1ffaf77592e0d2b9"       # init/: ray.init(), never reported
+LEDGER_ID = "0b" * 28
+
+
+def _install(kind):
+    [session] = [p for p in (RAY_FIXTURES / kind).glob("session_*") if p.is_dir()]
+    target = Path(os.environ["TMPDIR"]) / "ray" / session.name
+    shutil.copytree(session, target)
+    return target
+
+
+def test_ray_lists_only_ids_the_server_received_with_evidence():
+    """Three real session dirs: one that reported (its last report got HTTP 500: the server
+    had the bytes), one with usage stats disabled and one `ray.init()` cluster, both of
+    which hold their id in their logs but never sent it; plus an id only the hook's sent
+    ledger saw."""
+    for kind in ("enabled", "disabled", "init"):
+        _install(kind)
+    code = ("import sys; from usagectl import _ledger as ledger\n"
+            "assert ledger.record_sent('ray', 'https://usage-stats.ray.io/', b'{}', identifiers="
+            "{'session_id': sys.argv[1]}, delivery='delivered', http_status=200)\n"
+            "assert ledger.record_sent('ray', 'https://usage-stats.ray.io/', b'{}', outcome='failed', "
+            "identifiers={'session_id': sys.argv[2]}, delivery='not-delivered')\n")
+    subprocess.run([sys.executable, "-c", code, LEDGER_ID, "0c" * 28], check=True, timeout=60)
+
+    row = _ids(run_cli("request-deletion", "--list-ids", "ray", "--json"), "ray")
+    by_value = {item["value"]: item for item in row["identifiers"]}
+    assert set(by_value) == {REPORTED_ID, LEDGER_ID}, sorted(by_value)
+    reported = by_value[REPORTED_ID]
+    [evidence] = reported["evidence"]
+    assert evidence["source"].endswith("usage_stats.json")
+    assert "reached the server (HTTP 500)" in evidence["how"]
+    assert sorted(os.path.basename(s) for s in reported["sources"]) == [
+        "gcs_server.out", "raylet.out", "usage_stats.json"]
+    assert "sent ledger" in by_value[LEDGER_ID]["evidence"][0]["how"]
+    assert any("2 Ray session(s) left out" in note for note in row["notes"]), row["notes"]
+
+    human = run_cli("request-deletion", "--list-ids", "ray")
+    assert REPORTED_ID in human.stdout and DISABLED_ID not in human.stdout and INIT_ID not in human.stdout
+    assert "received: Ray's report #2 reached the server" in human.stdout
+
+
+def test_the_request_names_what_each_vendor_holds():
+    from usagectl import frameworks
+    from usagectl.deletion import messages
+
+    for name in frameworks.names():
+        holds = frameworks.get(name).deletion_holds
+        assert holds, name  # every framework says what its vendor keeps
+        body = messages.body_for(name, [{"kind": "x", "value": "y"}])
+        assert " ".join(body.split()).count(" ".join(("This includes " + holds).split())) == 1, name

@@ -35,6 +35,8 @@ def _render_ids(env, data):
             sources = item["sources"]
             origin = sources[0] + (" (+%d more)" % (len(sources) - 1) if len(sources) > 1 else "")
             lines.append("  %-16s %s  %s" % (item["kind"], item["value"], origin))
+            for evidence in item.get("evidence") or ():
+                lines.append("    received: %s" % evidence["how"])
         for note in row.get("notes", []):
             lines.append("  " + note)
     env.stdout.write("".join(safe_text(line) + "\n" for line in lines))

@@ -19,17 +19,20 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-
 
 
 class Identifier:
-    """One identifier value, and the local files it was found in."""
+    """One identifier value, the local files it was found in, and for each the evidence
+    that the framework's vendor received it (how it was captured, and when)."""
 
-    __slots__ = ("kind", "value", "sources")
+    __slots__ = ("kind", "value", "sources", "evidence")
 
-    def __init__(self, kind, value, source=None):
+    def __init__(self, kind, value, source=None, evidence=None):
         self.kind = kind
         self.value = value
         self.sources = [source] if source else []
+        self.evidence = [{"source": source, "how": evidence}] if evidence else []
 
     def as_dict(self):
-        return {"kind": self.kind, "value": self.value, "sources": list(self.sources)}
+        return {"kind": self.kind, "value": self.value, "sources": list(self.sources),
+                "evidence": [dict(e) for e in self.evidence]}
 
     def __repr__(self):
         return "Identifier(%r, %r)" % (self.kind, self.value)
@@ -44,7 +47,9 @@ class Found:
         self.problems = []   # one-line strings: files that could not be read
         self.notes = []
 
-    def add(self, kind, value, source):
+    def add(self, kind, value, source, evidence=None):
+        """Add one identifier seen in ``source``; ``evidence`` says, in a phrase, why the
+        vendor has it (a report that reached the server, the hook's record of a send)."""
         if not isinstance(value, str) or not value.strip():
             return
         value = value.strip()
@@ -55,9 +60,12 @@ class Found:
         key = (kind, value)
         item = self._items.get(key)
         if item is None:
-            self._items[key] = Identifier(kind, value, source)
-        elif source and source not in item.sources:
+            self._items[key] = Identifier(kind, value, source, evidence)
+            return
+        if source and source not in item.sources:
             item.sources.append(source)
+        if evidence and not any(e["source"] == source and e["how"] == evidence for e in item.evidence):
+            item.evidence.append({"source": source, "how": evidence})
 
     @property
     def identifiers(self):

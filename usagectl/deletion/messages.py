@@ -28,7 +28,16 @@ def subject_for(framework):
     return "Request to delete %s usage statistics data" % title(framework)
 
 
+def _holds(framework):
+    from usagectl import frameworks
+
+    found = frameworks.get(framework)
+    return getattr(found, "deletion_holds", "") if found is not None else ""
+
+
 def body_for(framework, identifiers):
+    import textwrap
+
     lines = [
         "Hello,",
         "",
@@ -37,6 +46,9 @@ def body_for(framework, identifiers):
         "replying to this message.",
         "",
     ]
+    holds = _holds(framework)
+    if holds:
+        lines += textwrap.wrap("This includes %s." % holds, width=88) + [""]
     for item in identifiers:
         lines.append("  %s: %s" % (_label(framework, item["kind"]), item["value"]))
     lines += [

@@ -63,6 +63,9 @@ class Framework:
     deletion_note: str = ""
     #: Human labels of the identifier kinds a deletion request names.
     identifier_labels: dict[str, str] = {}
+    #: What the vendor holds, as the framework's own documents and code say: named in
+    #: the request so it asks for that, not for "data" in general.
+    deletion_holds: str = ""
 
     # -- Runtime hook (plain data: the .pth and runtime.py read it) --------------
     #: module name -> ("before" | "after", function name in ``hook.py`` beside the

@@ -180,6 +180,8 @@ class Bacalhau(Framework):
         "headers on every API call to an orchestrator.",
     )
     deletion_note = "Bacalhau documents no way to ask for analytics data to be deleted"
+    deletion_holds = ("analytics events of my nodes' jobs and executions (ids, hashed names, "
+                      "types, resources, states, error messages) and the update checks' ids")
     identifier_labels = {"installation_id": "Bacalhau installation_id",
                          "instance_id": "Bacalhau instance_id"}
 

@@ -426,6 +426,8 @@ class Coiled(Framework):
         "token included.",
     )
     deletion_note = "Coiled documents no deletion channel for its analytics beyond contacting its support"
+    deletion_holds = ("analytics of my clusters: metrics, the code of computations, profiles, "
+                      "exception tracebacks, task groups, events and client spans")
     identifier_labels = {"user": "Coiled user", "workspace": "Coiled workspace"}
     hook_imports = {"coiled.analytics": ("after", "patch_analytics")}
 

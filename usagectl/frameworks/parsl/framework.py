@@ -40,6 +40,8 @@ class Parsl(Framework):
     endpoints = ("tracking.parsl-project.org",)
     python_package = "parsl"
     deletion_note = "Parsl documents no way to ask for usage data to be deleted"
+    deletion_holds = ("the usage-tracking messages of my workflows (versions, platform, the "
+                      "components of each Config, start and end times, app counts)")
     identifier_labels = {"correlator": "Parsl usage-tracking correlator",
                          "project_name": "Parsl project name"}
     hook_imports = {"parsl.usage_tracking.usage": ("after", "patch_usage")}

@@ -97,6 +97,8 @@ class Ray(Framework):
                   "of the clusters whose data should be deleted",
     }
     identifier_labels = {"session_id": "Ray session id (cluster id)"}
+    deletion_holds = ("the usage stats reports of each session (Ray and Python versions, OS, "
+                      "cluster size and hardware, libraries used, extra usage tags)")
     # The usage module moved: ray._common.usage in 2.60, ray._private.usage before (2.9,
     # 2.35); UsageReportClient.report_usage_data has the same shape in both.
     hook_imports = {"ray": ("before", "before_import"),
