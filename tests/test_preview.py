@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -33,14 +34,14 @@ def _python(code, *args, input=None):
 _RUN = "from usagectl.main import run; run()"
 
 
-def run_preview(*args):
+def run_preview(*args, env=None):
     proc = subprocess.run([sys.executable, "-P", "-c", _RUN, "preview", *args], capture_output=True,
-                          text=True, timeout=120, env=dict(os.environ))
+                          text=True, timeout=120, env=dict(os.environ, **(env or {})))
     return proc
 
 
-def preview_json(*args):
-    proc = run_preview(*args, "--json")
+def preview_json(*args, env=None):
+    proc = run_preview(*args, "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     envelope = json.loads(proc.stdout)
     assert envelope["command"] == "preview" and envelope["ok"] is True
@@ -201,9 +202,9 @@ print(json.dumps(out))
 """
 
 
-def _datagrams(item):
+def _datagrams(item, kind="start"):
     return {m["level"]: base64.b64decode(m["body_base64"]) if m["body"] is None else m["body"].encode()
-            for m in item["messages"]}
+            for m in item["messages"] if m["kind"] == kind}
 
 
 def test_parsl_datagrams_equal_parsls_own_for_each_level(env):
@@ -219,6 +220,108 @@ def test_parsl_datagrams_equal_parsls_own_for_each_level(env):
     assert item["destination"] == "%s:%d" % (theirs["3"]["host"], theirs["3"]["port"])
     assert item["exact"] is True and item["transport"] == "udp"
     assert item["will_send"] is None  # the level is in the user's code
+
+
+_PARSL_OWN_END = r"""
+import json, sys
+from parsl.config import Config
+from parsl.dataflow.states import States
+from parsl.usage_tracking.usage import UsageTracker
+ours = json.loads(sys.stdin.read())
+DataFlowKernel = type("DataFlowKernel", (), {"__module__": "parsl.dataflow.dflow"})
+dfk = DataFlowKernel()
+dfk.config = dfk._config = Config(usage_tracking=3)
+dfk.task_count, dfk.task_state_counts = 0, {States.failed: 0, States.dep_fail: 0}
+tracker = UsageTracker(dfk)
+tracker.construct_start_message()
+theirs = json.loads(tracker.construct_end_message()[1:])
+assert list(theirs) == list(ours), (list(theirs), list(ours))
+for key in ("correlator", "end", "execution_time"):
+    theirs[key] = ours[key]
+print(tracker.encode_message(theirs).decode())
+"""
+
+
+def test_parsl_level_3_end_message_is_parsls_own(env):
+    item = preview_json("parsl")["parsl"]
+    [end] = _datagrams(item, "end").values()
+    theirs = _python(_PARSL_OWN_END, input=json.dumps(json.loads(end[1:]))).strip()
+    assert theirs.encode() == end
+    [entry] = [m for m in item["messages"] if m["kind"] == "end"]
+    assert entry["level"] == 3 and {f["name"] for f in entry["fields"]} == set(json.loads(end[1:]))
+
+
+# Every field of Parsl's own start and end messages, at each level, with project_name set.
+_PARSL_ALL_FIELDS = r"""
+import json
+from parsl.config import Config
+from parsl.dataflow.states import States
+from parsl.usage_tracking.usage import UsageTracker
+out = {"start": {}, "end": {}}
+for level in (1, 2, 3):
+    DataFlowKernel = type("DataFlowKernel", (), {"__module__": "parsl.dataflow.dflow"})
+    dfk = DataFlowKernel()
+    dfk.config = dfk._config = Config(usage_tracking=level, project_name="p")
+    dfk.task_count, dfk.task_state_counts = 0, {States.failed: 0, States.dep_fail: 0}
+    tracker = UsageTracker(dfk)
+    out["start"][level] = sorted(json.loads(tracker.construct_start_message()[1:]))
+    if level == 3:
+        out["end"][level] = sorted(json.loads(tracker.construct_end_message()[1:]))
+print(json.dumps(out))
+"""
+
+
+def test_parsl_catalogue_covers_every_field_parsl_sends_at_each_level():
+    from usagectl.frameworks.parsl import catalogue
+
+    sent = json.loads(_python(_PARSL_ALL_FIELDS))
+    for kind, table in (("start", catalogue.START), ("end", catalogue.END)):
+        levels = {entry["name"]: entry["level"] for entry in table}
+        for level, names in sent[kind].items():
+            assert set(names) <= set(levels), (kind, level, set(names) - set(levels))
+            # The catalogue's level is the lowest level that sends the field.
+            assert all(levels[name] <= int(level) for name in names), (kind, level)
+        every = set().union(*map(set, sent[kind].values()))
+        assert every == set(levels), (kind, set(levels) - every)
+
+
+WORKFLOW_CONFIG = """\
+from parsl.config import Config
+from parsl.executors import HighThroughputExecutor
+config = Config(executors=[HighThroughputExecutor(label="htex")], usage_tracking={level},
+                project_name={project!r})
+if __name__ == "__main__":
+    raise SystemExit("the preview must not run the workflow")
+"""
+
+
+def test_parsl_preview_with_the_users_config_flags_project_name(env, tmp_path):
+    path = tmp_path / "workflow_config.py"
+    path.write_text(WORKFLOW_CONFIG.format(level=2, project="alice-lab"))
+    write_consent(env, '[frameworks.parsl]\nmode = "on"\n')
+    item = preview_json("parsl", "--config", str(path))["parsl"]
+    [start] = item["messages"]
+    assert start["level"] == 2 and start["kind"] == "start"
+    assert start["message"]["project_name"] == "alice-lab"
+    assert "HighThroughputExecutor" in json.dumps(start["message"]["components"])  # the user's own
+    flags = {f["name"]: f["flags"] for f in start["fields"]}
+    assert "identifying" in flags["project_name"] and "free-text" in flags["project_name"]
+    assert any("alice-lab" in w and "deanonymize" in w for w in item["warnings"])
+    assert item["will_send"] is True and item["config"] == {"spec": str(path), "usage_tracking": 2}
+
+    # MODULE:ATTR, a Config that sends nothing, and a broken file.
+    (tmp_path / "quiet_config.py").write_text(WORKFLOW_CONFIG.format(level=0, project=None).replace(
+        "config = ", "quiet = "))
+    item = preview_json("parsl", "--config", "quiet_config:quiet", env={"PYTHONPATH": str(tmp_path)})["parsl"]
+    assert item["messages"] == [] and item["will_send"] is False
+    (tmp_path / "broken.py").write_text("config = (\n")
+    item = preview_json("parsl", "--config", str(tmp_path / "broken.py"))["parsl"]
+    assert any("could not be loaded" in n and "SyntaxError" in n for n in item["notes"]), item["notes"]
+
+
+def test_preview_config_is_said_to_be_ignored_by_frameworks_without_one(env):
+    item = preview_json("ray", "--config", "x:y")["ray"]
+    assert any("--config was ignored" in n for n in item["notes"])
 
 
 def test_parsl_respects_consent_level_cap(env):
@@ -251,7 +354,7 @@ def test_parsl_off_with_and_without_hook(env, monkeypatch):
     monkeypatch.setattr(state, "hook_installed", lambda env: present)
     item = previews.preview(Environment(), "parsl")
     assert item["will_send"] is False
-    assert [m["level"] for m in item["messages"]] == [1, 2, 3]  # what would go without the hook
+    assert [m["level"] for m in item["messages"] if m["kind"] == "start"] == [1, 2, 3]  # what would go without the hook
     assert any("Nothing would be sent" in note for note in item["notes"])
 
 
@@ -384,3 +487,80 @@ def test_ray_off_warns_about_running_cluster_started_on(env, tmp_path, live_proc
     item = previews.preview(Environment(), "ray")
     assert item["kind"] == "disabled-ping"
     assert any(str(session) in note and "keeps sending" in note for note in item["notes"])
+
+
+_RAY_FIELDS = r"""
+import dataclasses, json
+from ray._common.usage import usage_lib
+print(json.dumps([f.name for f in dataclasses.fields(usage_lib.UsageStatsToReport)]))
+"""
+
+
+def test_ray_catalogue_covers_every_field_of_rays_own_report_dataclass():
+    from usagectl.frameworks.ray import catalogue
+
+    theirs = json.loads(_python(_RAY_FIELDS))
+    assert [entry["name"] for entry in catalogue.FIELDS] == theirs
+
+
+def test_ray_preview_flags_fields_and_the_users_extra_tags(env):
+    write_consent(env, '[frameworks.ray]\nmode = "on"\n')
+    item = preview_json("ray", env={"RAY_USAGE_STATS_EXTRA_TAGS": "team=alice;proj=x;"})["ray"]
+    flags = {f["name"]: f["flags"] for f in item["field_catalogue"]}
+    assert flags["session_id"] == ["identifying"] and flags["extra_usage_tags"] == ["free-text"]
+    assert not any("uncatalogued" in f for f in flags.values())
+    assert item["extra_usage_tags_from_env"] == {"team": "alice", "proj": "x"}
+    assert any("team=alice" in w for w in item["warnings"])
+    # What Ray itself makes of the same variable: the same tags.
+    code = ("import json, os\nfrom unittest import mock\nfrom ray._common.usage import usage_lib\n"
+            "client = mock.MagicMock()\nclient.internal_kv_keys.return_value = []\n"
+            "print(json.dumps(usage_lib.get_extra_usage_tags_to_report(client)))")
+    proc = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, RAY_USAGE_STATS_EXTRA_TAGS="team=alice;proj=x;"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == item["extra_usage_tags_from_env"]
+
+
+def test_an_upgrade_that_adds_a_field_is_named_by_preview_and_status(env, tmp_path):
+    """No surprises: the field set accepted under an older Ray lacked a field; the installed
+    Ray's own report has it (preview), and so does the last report sent (status)."""
+    write_consent(env, '[frameworks.ray]\nmode = "on"\n')
+    envelope = json.loads(run_preview("ray", "--accept", "--json").stdout)
+    assert envelope["data"]["accepted"] == ["ray"]
+    known_file = Path(envelope["data"]["accepted_file"])
+    known = json.loads(known_file.read_text())
+    assert known["ray"]["sets"]["report"] == sorted(json.loads(_python(_RAY_FIELDS)))
+    assert preview_json("ray")["ray"]["field_changes"] is None  # nothing new since
+
+    # As if accepted under Ray 2.50, before hardware_usages existed.
+    known["ray"]["sets"]["report"].remove("hardware_usages")
+    known["ray"]["version"] = "2.50.0"
+    known_file.write_text(json.dumps(known))
+    item = preview_json("ray")["ray"]
+    assert item["field_changes"]["added"] == {"report": ["hardware_usages"]}
+    assert any("adds report: hardware_usages" in w and "2.50.0" in w for w in item["warnings"])
+
+    # status reads the last report sent: a session whose report carries a field nobody accepted.
+    session = Path(os.environ["TMPDIR"]) / "ray" / "session_2026-12-02_07-00-00_000001_4242"
+    session.mkdir(parents=True)
+    report = {name: None for name in known["ray"]["sets"]["report"]}
+    report.update(session_id="ab" * 28, seq_number=0, brand_new_field="x")
+    (session / "usage_stats.json").write_text(json.dumps({"usage_stats": report, "success": True, "error": None}))
+    before = known_file.read_bytes()
+    proc = subprocess.run([sys.executable, "-P", "-c", _RUN, "status", "ray", "--json"], capture_output=True,
+                          text=True, timeout=120, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    [row] = json.loads(proc.stdout)["data"]["frameworks"]
+    assert row["field_changes"]["added"] == {"report": ["brand_new_field"]}
+    assert "FIELDS CHANGED" in proc.stderr and "brand_new_field" in proc.stderr
+    assert known_file.read_bytes() == before  # status and preview never write it
+
+
+def test_without_anything_accepted_preview_compares_with_the_catalogue(env):
+    from usagectl.frameworks import get
+    from usagectl.preview import fieldsets
+
+    change = fieldsets.changes(get("ray"), {"report": ["session_id", "gpu_serial_numbers"]}, "9.0", {})
+    assert change["against"] == "catalogue" and change["added"] == {"report": ["gpu_serial_numbers"]}
+    assert "catalogue doesn't know" in fieldsets.describe(change, "Ray")
+    assert fieldsets.changes(get("ray"), {"report": ["session_id"]}, "9.0", {}) is None

@@ -23,4 +23,7 @@ def status(env, report, frameworks=(), python=None):
         "frameworks": rows.status_rows(snapshot, frameworks, python=python),
     }
     rows.warn_native(report, report.data["frameworks"])
+    from usagectl.preview import fieldsets
+
+    fieldsets.check_sent(env, report, report.data["frameworks"])
     report.exit_code = ExitCode.CONSENT_DAMAGED if snapshot.problems() else ExitCode.OK

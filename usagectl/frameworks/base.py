@@ -177,9 +177,14 @@ class Framework:
     # -----------------------------------------------------------------------
     # Preview
 
+    #: What `preview --config SPEC` means for this framework (its own configuration
+    #: object); empty when it has none, and then ``preview`` is never given ``config``.
+    preview_config: str = ""
+
     def preview(self, env: Environment, decision: Decision, native: NativeState,
-                level: int | None = None) -> dict[str, Any] | None:
-        """The next report (usagectl.core.previews's dict); None when not known."""
+                level: int | None = None, **options: Any) -> dict[str, Any] | None:
+        """The next report (usagectl.core.previews's dict); None when not known.
+        ``options``: ``config`` (the `--config` SPEC), only when ``preview_config`` is set."""
         return None
 
     # -----------------------------------------------------------------------
@@ -193,6 +198,18 @@ class Framework:
     def says(self, probe: dict[str, Any]) -> str | None:
         """"on"/"off" from the probe's answer (the framework's own verdict), else None."""
         return None
+
+    def body_fields(self, payload: Any) -> tuple[str, list[str]] | None:
+        """(section, field names) of a sent payload (a records Payload), with sections
+        named as the preview's ``field_sets``; None when its body has none."""
+        return None
+
+    def field_catalogue(self) -> list[dict[str, Any]]:
+        """What the framework can send, in sections (one per message or event): each
+        {"title", "source" (where the list comes from: file and version), "fields":
+        [{"name", "when" (level, category or ""), "type", "flags", "about"}]}. Rendered
+        as docs/what-is-collected.md (tools/docgen.py); [] when not catalogued."""
+        return []
 
     def unenforceable(self, probe: dict[str, Any]) -> str | None:
         """From the probe's answer: what this release of the framework sends that none of

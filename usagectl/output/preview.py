@@ -43,6 +43,13 @@ def render(env, report):
             console.print("")
         first = False
         _render_one(console, item)
+    if report.data.get("accepted") is not None:
+        console.print("")
+        accepted = report.data["accepted"]
+        console.print(safe_text("Accepted the field sets of %s (%s): preview and status will name what "
+                                "changes." % (", ".join(accepted) or "no framework", report.data["accepted_file"])
+                                if accepted else "No field sets to accept: no framework's own code built "
+                                "its report here."))
 
 
 def _render_one(console, item):
@@ -72,9 +79,13 @@ def _render_one(console, item):
         for message in messages:
             # A message without a level comes from a framework release that has none.
             name = "level %d" % message["level"] if message["level"] is not None else "no levels"
-            _body_lines(console, message["body"], message["body_base64"], label="%s start message" % name)
+            label = "%s %s message" % (name, message.get("kind", "start"))
+            _body_lines(console, message["body"], message["body_base64"], label=label)
             if message["body"] is None and message["body_base64"] is None:
-                p("  %s: %s" % (name, message["content"]))
+                p("  %s: %s" % (label, message["content"]))
+            flagged = [f for f in message.get("fields") or () if f.get("flags")]
+            if flagged:
+                p("    fields to look at: %s" % ", ".join(_field_words(f) for f in flagged))
     else:
         _body_lines(console, item.get("body"), item.get("body_base64"))
     if item.get("fields"):
@@ -85,6 +96,9 @@ def _render_one(console, item):
                 p("    %s: %s" % (name, "null" if meaning is None else meaning))
         else:
             p("  fields Ray will fill: %s" % ", ".join(fields))
+    flagged = [f for f in item.get("field_catalogue") or () if f.get("flags")]
+    if flagged:
+        p("  fields to look at: %s" % ", ".join(_field_words(f) for f in flagged))
     for entry in item.get("keys") or ():
         state = "unknown" if entry["leaves"] is None else ("data leaves" if entry["leaves"]
                                                            else "nothing leaves")
@@ -103,12 +117,14 @@ def _render_one(console, item):
         p("  side channel %s -> %s: %s; %s" % (channel["name"], channel["destination"],
                                                "sends" if channel["will_send"] else "stopped",
                                                channel["detail"]))
+    for warning in item.get("warnings") or ():
+        p("  warning: %s" % warning)
     for note in item["notes"]:
         p("  note: %s" % note)
 
 
 def _field_words(field):
-    marks = "".join(" [%s]" % {"identifying": "id", "free-text": "text"}.get(flag, flag)
+    marks = "".join(" [%s]" % {"identifying": "id", "free-text": "text", "uncatalogued": "new"}.get(flag, flag)
                     for flag in field.get("flags") or ())
     inner = field.get("fields")
     nested = " {%s}" % ", ".join(_field_words(f) for f in inner) if inner else ""

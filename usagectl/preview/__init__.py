@@ -14,8 +14,10 @@ def names():
     return tuple(registry.names())
 
 
-def preview(env, name, level=None, snapshot=None):
-    """The preview dict for framework ``name`` under the current consent and native state."""
+def preview(env, name, level=None, snapshot=None, config=None, known=None):
+    """The preview dict for framework ``name`` under the current consent and native state;
+    ``config`` (the user's configuration object, `--config`) goes to frameworks that
+    declare ``preview_config``, and is said to be ignored by the others."""
     from usagectl.core import decisions
     from usagectl.core import previews as result
     from usagectl.hook.state import native_state
@@ -27,7 +29,23 @@ def preview(env, name, level=None, snapshot=None):
     item = None
     if framework is not None:
         native = native_state(env, framework, decision)
-        item = framework.preview(env, decision, native, level=level)
+        if config is not None and framework.preview_config:
+            item = framework.preview(env, decision, native, level=level, config=config)
+        else:
+            item = framework.preview(env, decision, native, level=level)
+    if item is not None and config is not None and not (framework and framework.preview_config):
+        item["notes"].append("--config was ignored: usagectl previews %s without a configuration "
+                             "object" % item["title"])
+    if item is not None and framework is not None and item.get("field_sets"):
+        from usagectl.preview import fieldsets
+
+        if known is None:
+            known, _problem = fieldsets.read(env)
+        item["field_changes"] = fieldsets.changes(framework, item["field_sets"],
+                                                  item.get("framework_version"), known)
+        if item["field_changes"]:
+            item["warnings"] = item.get("warnings", []) + [
+                fieldsets.describe(item["field_changes"], item["title"])]
     if item is None:
         native = native_state(env, framework, decision) if framework is not None else {
             "mode": "unknown", "source": None, "traps": [],
@@ -41,7 +59,7 @@ def preview(env, name, level=None, snapshot=None):
     return item
 
 
-def preview_many(env, names, level=None, snapshot=None):
+def preview_many(env, names, level=None, snapshot=None, config=None, known=None):
     """Previews of several frameworks, in the order given.
 
     Each preview waits mostly on a probe subprocess (0.5-2 s of framework imports),
@@ -53,7 +71,8 @@ def preview_many(env, names, level=None, snapshot=None):
 
     snapshot = snapshot or decisions.Snapshot(env)
     if len(names) <= 1:
-        return [preview(env, name, level=level, snapshot=snapshot) for name in names]
+        return [preview(env, name, level=level, snapshot=snapshot, config=config, known=known)
+                for name in names]
     with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
-        futures = [pool.submit(preview, env, name, level, snapshot) for name in names]
+        futures = [pool.submit(preview, env, name, level, snapshot, config, known) for name in names]
         return [future.result() for future in futures]

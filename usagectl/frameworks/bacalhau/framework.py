@@ -382,6 +382,26 @@ class Bacalhau(Framework):
         return [(url, "env:BACALHAU_UPDATE_CHECKER_ENDPOINT")] if url else []
 
     # ------------------------------------------------------------- preview
+    def field_catalogue(self):
+        from usagectl.frameworks.bacalhau import catalogue
+
+        def flatten(fields, prefix=""):
+            for entry in fields:
+                yield {"name": prefix + entry["name"], "when": "may be absent" if entry["omitempty"] else "",
+                       "type": entry["type"], "flags": entry["flags"], "about": entry["go"]}
+                nested = entry.get("nested")
+                inner = nested if isinstance(nested, list) else (nested or {}).get("fields")
+                if inner:
+                    yield from flatten(inner, prefix + entry["name"] + ".")
+
+        sections = [{"title": "Resource attributes (on every OTLP record)", "source": catalogue.SOURCE,
+                     "fields": [dict(f, when="") for f in catalogue.RESOURCE_ATTRIBUTES]}]
+        for name, event in catalogue.EVENTS.items():
+            sections.append({"title": "`%s` (the record's `properties`, JSON)" % name,
+                             "source": "%s `%s`, `%s`" % (catalogue.SOURCE, event["file"], event["struct"]),
+                             "fields": list(flatten(event["fields"]))})
+        return sections
+
     def preview(self, env, decision, native, level=None):
         from usagectl.frameworks.bacalhau import preview
 

@@ -594,6 +594,16 @@ class Coiled(Framework):
             return "on"
         return "off" if all(_is_off(k, v) for k, v in values.items()) else "on"
 
+    def field_catalogue(self):
+        from usagectl.frameworks.coiled import preview
+
+        return [{"title": "What each analytics setting lets leave (to the Coiled server)",
+                 "source": "Coiled 1.135.6 (`coiled/spans.py`, `coiled/v2/cluster.py`, `coiled.yaml`); "
+                           "the scheduler plugin's keys from Coiled's documentation",
+                 "fields": [{"name": key, "when": "read by " + reader, "type": "setting",
+                             "flags": ["free-text"] if "code" in what else [], "about": what}
+                            for key, reader, what, _test, _default in preview.KEYS]}]
+
     def unenforceable(self, probe):
         read = probe.get("read_locally")
         if not isinstance(read, list):

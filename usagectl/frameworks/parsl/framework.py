@@ -119,10 +119,51 @@ class Parsl(Framework):
         return None
 
     # ------------------------------------------------------------- preview
-    def preview(self, env, decision, native, level=None):
+    preview_config = "the Config your workflow loads: MODULE:ATTR or FILE.py[:ATTR]"
+
+    def body_fields(self, payload):
+        import json
+
+        from usagectl.frameworks.parsl.preview import section_name
+
+        body = payload.body
+        if body is None:
+            return None
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        try:
+            message = json.loads(raw[1:] if raw[:1] == b"1" else raw)
+        except (ValueError, RecursionError, UnicodeDecodeError):
+            return None
+        if not isinstance(message, dict):
+            return None
+        kind = "end" if "end" in message else "start"
+        level = message.get("tracking_level", 3 if kind == "end" and "correlator" in message else None)
+        return section_name(kind, level), sorted(message)
+
+    def field_catalogue(self):
+        from usagectl.frameworks.parsl import catalogue
+
+        def rows(table, when):
+            return [dict(f, when=when(f)) for f in table]
+
+        def level(field):
+            return "level %d+" % field["level"]
+
+        return [{"title": "Start message (UDP, when a workflow starts, at its Config's level)",
+                 "source": "Parsl 2026.10.26 `parsl/usage_tracking/usage.py`, `construct_start_message`",
+                 "fields": rows(catalogue.START, level)},
+                {"title": "End message (UDP, at the workflow's cleanup, level 3 only)",
+                 "source": "Parsl 2026.10.26 `construct_end_message`",
+                 "fields": rows(catalogue.END, level)},
+                {"title": "Parsl 2024.3 and older (no levels): start and end messages",
+                 "source": "Parsl 2024.3.4 `parsl/usage_tracking/usage.py`",
+                 "fields": rows(catalogue.LEGACY["start"], lambda f: "start")
+                 + rows(catalogue.LEGACY["end"], lambda f: "end")}]
+
+    def preview(self, env, decision, native, level=None, config=None):
         from usagectl.frameworks.parsl import preview
 
-        return preview.preview(env, decision, native, level=level)
+        return preview.preview(env, decision, native, level=level, config=config)
 
     # -------------------------------------------------------- own code
     def probe_file(self):

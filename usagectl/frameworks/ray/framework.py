@@ -275,6 +275,28 @@ class Ray(Framework):
         return records.Follower(env, trust, paths)
 
     # ------------------------------------------------------------- preview
+    def body_fields(self, payload):
+        import json
+
+        if payload.kind != "report" or payload.body is None:
+            return None
+        try:
+            report = json.loads(payload.body)
+        except (ValueError, RecursionError):
+            return None
+        return ("report", sorted(report)) if isinstance(report, dict) else None
+
+    def field_catalogue(self):
+        from usagectl.frameworks.ray import catalogue
+
+        ping = {"schema_version", "source", "collect_timestamp_ms"}
+        return [{"title": "Usage report (every report interval, while the head runs with usage stats on)",
+                 "source": "Ray 2.60.0 `ray/_common/usage/usage_lib.py`, `UsageStatsToReport`",
+                 "fields": [dict(f, when="") for f in catalogue.FIELDS]},
+                {"title": "Disabled ping (once per `ray start --head` with usage stats off, Ray 2.10+)",
+                 "source": "Ray 2.60.0 `usage_lib.generate_disabled_report_data`: every other field null",
+                 "fields": [dict(f, when="") for f in catalogue.FIELDS if f["name"] in ping]}]
+
     def preview(self, env, decision, native, level=None):
         from usagectl.frameworks.ray import preview
 

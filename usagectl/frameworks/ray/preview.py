@@ -32,7 +32,10 @@ def preview(env, decision, native, level=None):
     if effective == "off":
         return _disabled_ping(env, item, probe)
     if effective == "on":
-        return _next_report(env, item, probe)
+        item = _next_report(env, item, probe)
+        add_catalogue(env, item, probe)
+        return item
+    add_catalogue(env, item, probe)
     item["notes"].append("Ray's own state can't be decided: %s" % native.get("detail"))
     for trap in native.get("traps") or ():
         item["notes"].append(trap.get("problem", ""))
@@ -198,6 +201,25 @@ def _field_names(probe):
     if probe.ok:
         return probe.data["fields"]
     return None
+
+
+def add_catalogue(env, item, probe):
+    """Each field of the report (the installed Ray's own dataclass, else usagectl's
+    catalogue) with what it can carry, and the free text the user's environment adds."""
+    from usagectl.frameworks.ray import catalogue
+
+    names = probe.data["fields"] if probe.ok else [entry["name"] for entry in catalogue.FIELDS]
+    item["field_catalogue"] = catalogue.entries_for(names)
+    if probe.ok:
+        # The installed Ray's own report fields: what "no surprises" compares (preview.fieldsets).
+        item["field_sets"] = {"report": list(names)}
+        item["framework_version"] = probe.data.get("version")
+    tags = catalogue.extra_tags(env.environ)
+    if tags:
+        item["extra_usage_tags_from_env"] = tags
+        item["warnings"] = item.get("warnings", []) + [
+            "RAY_USAGE_STATS_EXTRA_TAGS adds %d free-text tag(s) to every report: %s"
+            % (len(tags), ", ".join("%s=%s" % kv for kv in tags.items()))]
 
 
 def _interval(environ):
