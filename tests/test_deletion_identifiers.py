@@ -194,3 +194,58 @@ def test_the_request_names_what_each_vendor_holds():
         assert holds, name  # every framework says what its vendor keeps
         body = messages.body_for(name, [{"kind": "x", "value": "y"}])
         assert " ".join(body.split()).count(" ".join(("This includes " + holds).split())) == 1, name
+
+
+BACALHAU_NODE = FIXTURES / "bacalhau" / "node"
+
+
+def test_bacalhau_ids_include_node_hash_and_jobs_sent_while_analytics_were_on(tmp_path):
+    """A real v1.6 node: its node_id_hash is the one that arrived at the collector, and of
+    its two jobs only the one made while the consent was on is listed (usagectl's history
+    from the same run shows the other was made while it was off)."""
+    node = tmp_path / "node"
+    shutil.copytree(BACALHAU_NODE, node)
+    state = Path(os.environ["USAGECTL_STATE_DIR"])
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "history.jsonl").write_bytes((node / "usagectl-history.jsonl").read_bytes())
+    arrived = json.loads((node / "arrived-otlp.json").read_text())
+    sent_jobs = {json.loads(r["attributes"]["properties"])["job_id"] for r in arrived}
+    [sent_hash] = {r["resource"]["node_id_hash"] for r in arrived}
+
+    row = _ids(run_cli("request-deletion", "--list-ids", "bacalhau", "--json",
+                       env={"BACALHAU_DIR": str(node)}), "bacalhau")
+    by_kind = {}
+    for item in row["identifiers"]:
+        by_kind.setdefault(item["kind"], []).append(item)
+    assert [i["value"] for i in by_kind["node_id_hash"]] == [sent_hash]
+    assert {i["value"] for i in by_kind["job_id"]} == sent_jobs
+    [instance] = by_kind["instance_id"]
+    assert "records one at 2026-12-02T10:14:49" in instance["evidence"][0]["how"]
+    assert "if analytics were on" in by_kind["job_id"][0]["evidence"][0]["how"]
+    assert any("1 Bacalhau job(s) left out" in note for note in row["notes"]), row["notes"]
+
+
+def test_a_request_to_a_public_list_needs_its_own_explicit_yes(tmp_path):
+    """Parsl's only contact is a public Google Group: --yes alone never sends there."""
+    run = tmp_path / "runinfo" / "000"
+    run.mkdir(parents=True)
+    (run / "parsl.log").write_bytes(PARSL_LOG.read_bytes())
+    write_settings('[search]\nparsl = ["%s"]\n[deletion.parsl]\nemail = "parsl@googlegroups.com"\n'
+                   % (tmp_path / "runinfo"))
+    listed = _ids(run_cli("request-deletion", "--list-ids", "parsl", "--json"), "parsl")
+    assert listed["channel"]["public_list"] is True
+    assert "PUBLIC mailing list" in run_cli("request-deletion", "--list-ids", "parsl").stdout
+
+    refused = run_cli("request-deletion", "parsl", "--yes", "--json")
+    assert refused.exit_code == 1
+    assert "PUBLIC mailing list" in refused.stderr and "--to-public-list" in refused.stderr
+    [entry] = refused.json()["data"]["requests"]
+    assert entry["status"] == "public-list-refused"
+    assert run_cli("request-deletion", "--status", "--json").json()["data"]["requests"] == []  # nothing recorded
+
+    sent = run_cli("request-deletion", "parsl", "--yes", "--to-public-list", "--json")
+    assert sent.exit_code == 0, sent.stderr
+    assert "PUBLIC mailing list" in sent.stderr  # still said
+    request = sent.json()["data"]["requests"][0]["request"]  # stdout is the JSON alone
+    assert request["target"]["email"] == "parsl@googlegroups.com"
+    assert request["response"]["mailto"].startswith("mailto:parsl@googlegroups.com?")

@@ -26,6 +26,10 @@ def _render_ids(env, data):
         if channel.get("email") or channel.get("url"):
             where = " and ".join(x for x in (channel.get("email"), channel.get("url")) if x)
             how = "documented" if channel.get("documented") else "configured"
+            if channel.get("kind") == "support":
+                how = "its support address: %s" % channel.get("note")
+            if channel.get("public_list"):
+                how += "; a PUBLIC mailing list: a request there publishes the identifiers"
             lines.append("%s: deletion requests go to %s (%s)" % (row["framework"], where, how))
         else:
             lines.append("%s: %s" % (row["framework"], channel.get("note") or "no deletion channel"))
@@ -125,10 +129,14 @@ def _confirm(question, env=None):
 @click.option("--yes", "-y", is_flag=True, help="Send without asking (for scripts).")
 @click.option("--dry-run", is_flag=True, help="Only show the messages; record and send nothing.")
 @click.option("--again", is_flag=True, help="Make a new request even for identifiers already sent.")
+@click.option("--to-public-list", is_flag=True,
+              help="Allow a request to a public mailing list (Parsl's only contact), which publishes "
+                   "the identifiers; never implied by --yes.")
 @path_option
 @json_option
 @reporting("request-deletion", _render)
-def request_deletion(env, report, frameworks, list_ids, show_status, via, output_dir, yes, dry_run, again):
+def request_deletion(env, report, frameworks, list_ids, show_status, via, output_dir, yes, dry_run, again,
+                     to_public_list):
     """Ask frameworks to delete the usage data they hold, and keep the receipts.
 
     Identifiers come from local files only (--list-ids shows them). Ray documents a
@@ -153,7 +161,8 @@ def request_deletion(env, report, frameworks, list_ids, show_status, via, output
     handled = workflow.request(env, report, frameworks, via=via, output_dir=output_dir, yes=yes,
                                dry_run=dry_run, again=again,
                                confirm=None if yes else (lambda q: _confirm(q, env)),
-                               echo=echo, show=None if json_output else _show(env))
+                               echo=None if json_output else echo, show=None if json_output else _show(env),
+                               to_public_list=to_public_list)
     if handled and not yes and not json_output:
         _offer_disable(env, report)
 

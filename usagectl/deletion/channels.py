@@ -37,15 +37,17 @@ _EMAIL = re.compile(r"^[^@\s<>\",;:()\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z
 class Channel:
     """Where one framework's request goes: an address and/or an HTTPS URL."""
 
-    __slots__ = ("framework", "email", "url", "documented", "configured", "note")
+    __slots__ = ("framework", "email", "url", "documented", "configured", "note", "kind")
 
-    def __init__(self, framework, email=None, url=None, documented=False, configured=False, note=""):
+    def __init__(self, framework, email=None, url=None, documented=False, configured=False, note="",
+                 kind="deletion"):
         self.framework = framework
         self.email = email
         self.url = url
         self.documented = documented
         self.configured = configured
         self.note = note
+        self.kind = kind  # "deletion": a documented deletion channel; "support": a general contact
 
     @property
     def usable(self):
@@ -53,7 +55,8 @@ class Channel:
 
     def as_dict(self):
         return {"framework": self.framework, "email": self.email, "url": self.url,
-                "documented": self.documented, "configured": self.configured, "note": self.note}
+                "documented": self.documented, "configured": self.configured, "note": self.note,
+                "kind": self.kind}
 
 
 class SmtpSettings:
@@ -109,6 +112,18 @@ def _section(data, name, path):
     return section
 
 
+def is_public_list(framework, email):
+    """Is ``email`` a public mailing list (the framework's own word, or a Google Group)?
+    Anything sent there is published, identifiers included."""
+    from usagectl import frameworks
+
+    if not isinstance(email, str):
+        return False
+    found = frameworks.get(framework)
+    public = {address.lower() for address in (found.public_contacts if found is not None else ())}
+    return email.lower() in public or email.lower().endswith("@googlegroups.com")
+
+
 def valid_email(value):
     return isinstance(value, str) and len(value) <= 254 and bool(_EMAIL.match(value))
 
@@ -142,7 +157,8 @@ def channel_for(framework, data, path):
             note += "; %s documents: %s" % (framework, documented["source"])
         return Channel(framework, email=email, url=url, documented=False, configured=True, note=note)
     if documented:
-        return Channel(framework, email=documented["email"], documented=True, note=documented["source"])
+        return Channel(framework, email=documented["email"], documented=True, note=documented["source"],
+                       kind=documented.get("kind", "deletion"))
     plain = _undocumented_note(framework)
     return Channel(framework, note="%s. If you have an address or an HTTPS endpoint for it, add "
                                    "[%s] with email = \"...\" or url = \"https://...\" to %s"

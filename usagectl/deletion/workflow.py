@@ -58,6 +58,7 @@ def list_ids(env, report, frameworks):
         row = found[name].as_dict()
         try:
             row["channel"] = channels.channel_for(name, data, path).as_dict()
+            row["channel"]["public_list"] = channels.is_public_list(name, row["channel"]["email"])
         except UsagectlError as exc:
             report.warn(exc.message, exc.path, exc.line)
             row["channel"] = None
@@ -212,10 +213,13 @@ class Sender:
             path = deliver_file.write(record, self.output_dir, self.smtp.sender if self.smtp else None)
             return book.save(record, status=ledger.WRITTEN, via="file",
                              detail="written to %s for you to send" % path, response={"file": path})
-        # mailto: print the URL; the user's mail program does the sending.
-        self.echo(messages.mailto_url(record))
+        # mailto: print the URL (in --json, it is in the request's response instead: stdout
+        # holds the JSON alone); the user's mail program does the sending.
+        url = messages.mailto_url(record)
+        if self.echo is not None:
+            self.echo(url)
         return book.save(record, status=ledger.SHOWN, via="mailto",
-                         detail="mailto: URL printed for you to send", response=None)
+                         detail="mailto: URL printed for you to send", response={"mailto": url})
 
 
 def _secrets_for(env, report, via, data, path):
@@ -249,7 +253,7 @@ def _secrets_for(env, report, via, data, path):
 
 
 def request(env, report, frameworks, via=None, output_dir=None, yes=False, dry_run=False, again=False,
-            confirm=None, echo=None, show=None):
+            confirm=None, echo=None, show=None, to_public_list=False):
     """Plan, show, confirm and deliver deletion requests for the named frameworks.
 
     ``confirm(question) -> bool``, ``echo(text)`` (stdout) and ``show(text)`` (the
@@ -288,6 +292,17 @@ def request(env, report, frameworks, via=None, output_dir=None, yes=False, dry_r
             results.append({"framework": name, "status": "no-channel", "note": channel.note})
             continue
         chosen = via or _default_via(channel, smtp_for_domain)
+        if channels.is_public_list(name, channel.email) and chosen in ("email", "mailto"):
+            # --yes is not enough: publishing identifiers needs its own explicit yes.
+            warning = ("%s: %s is a PUBLIC mailing list: whatever is sent there is published, "
+                       "with the identifiers" % (name, channel.email))
+            if not to_public_list and not dry_run:
+                report.warn(warning + "; nothing was sent or recorded (pass --to-public-list to send "
+                            "it anyway)")
+                results.append({"framework": name, "status": "public-list-refused", "note": warning})
+                unhandled.append(name)
+                continue
+            report.warn(warning)
         if chosen == "mailto" and not via:
             report.note("%s: no [deletion.smtp] configured, so the request is shown as a mailto: URL; "
                         "configure SMTP (docs/deletion.md) to send it from here." % name)

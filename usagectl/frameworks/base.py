@@ -63,6 +63,9 @@ class Framework:
     deletion_note: str = ""
     #: Human labels of the identifier kinds a deletion request names.
     identifier_labels: dict[str, str] = {}
+    #: Addresses of public mailing lists among the framework's contacts: a request to one
+    #: would publish the identifiers, so it is never sent without --to-public-list.
+    public_contacts: tuple[str, ...] = ()
     #: What the vendor holds, as the framework's own documents and code say: named in
     #: the request so it asks for that, not for "data" in general.
     deletion_holds: str = ""

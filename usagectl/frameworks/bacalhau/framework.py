@@ -183,7 +183,9 @@ class Bacalhau(Framework):
     deletion_holds = ("analytics events of my nodes' jobs and executions (ids, hashed names, "
                       "types, resources, states, error messages) and the update checks' ids")
     identifier_labels = {"installation_id": "Bacalhau installation_id",
-                         "instance_id": "Bacalhau instance_id"}
+                         "instance_id": "Bacalhau instance_id",
+                         "node_id_hash": "Bacalhau node_id_hash (analytics resource attribute)",
+                         "job_id": "Bacalhau job id", "execution_id": "Bacalhau execution id"}
 
     # ------------------------------------------------------------------ detect
     def detect(self, env):

@@ -426,6 +426,10 @@ class Coiled(Framework):
         "token included.",
     )
     deletion_note = "Coiled documents no deletion channel for its analytics beyond contacting its support"
+    # Named by Coiled's own client code (its error and help messages) as where to write.
+    deletion_channel = {"email": "support@coiled.io", "kind": "support",
+                        "source": "Coiled's support address, as its own client names it; Coiled "
+                                  "documents no separate channel for deleting analytics"}
     deletion_holds = ("analytics of my clusters: metrics, the code of computations, profiles, "
                       "exception tracebacks, task groups, events and client spans")
     identifier_labels = {"user": "Coiled user", "workspace": "Coiled workspace"}

@@ -55,3 +55,5 @@ def gather(env, found):
     workspace = merged.get("workspace") or merged.get("account")
     if workspace:
         found.add("workspace", *workspace)
+    found.notes.append("Coiled keeps no local list of your clusters: the request names your Coiled "
+                       "user and workspace, with which Coiled finds them (and their analytics)")

@@ -39,7 +39,10 @@ class Parsl(Framework):
     max_level = 3
     endpoints = ("tracking.parsl-project.org",)
     python_package = "parsl"
-    deletion_note = "Parsl documents no way to ask for usage data to be deleted"
+    deletion_note = ("Parsl documents no way to ask for usage data to be deleted; its only contact is "
+                     "the public mailing list parsl@googlegroups.com, where whatever is sent is "
+                     "published with the identifiers")
+    public_contacts = ("parsl@googlegroups.com",)
     deletion_holds = ("the usage-tracking messages of my workflows (versions, platform, the "
                       "components of each Config, start and end times, app counts)")
     identifier_labels = {"correlator": "Parsl usage-tracking correlator",
