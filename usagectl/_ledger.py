@@ -136,8 +136,8 @@ def _rotate(path, fd):
     """Rename a full ``path`` (whose lock ``fd`` holds) to the next rotated name.
 
     Only the current inode is ever rotated (a process that waited on the lock of a file
-    someone else already rotated just appends to it: the line is kept there), and the
-    new name is claimed with link(), which never overwrites.
+    someone else already rotated appends to the new current file instead), and the new
+    name is claimed with link(), which never overwrites.
     """
     try:
         if os.stat(path).st_ino != os.fstat(fd).st_ino:
@@ -158,12 +158,12 @@ def _rotate(path, fd):
     return False
 
 
-def _append_locked(path, data, rotate=True):
+def _append_locked(path, data, rotate=True, attempts=5):
     _ensure_dir(os.path.dirname(os.path.abspath(path)))
     # Never through a symlink, never blocking on a FIFO in the ledger's place.
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
                  | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
-    rotated = False
+    outcome = "written"
     try:
         import stat
 
@@ -171,9 +171,13 @@ def _append_locked(path, data, rotate=True):
             raise OSError(22, "not a regular file", path)
         locked = _lock(fd)
         try:
-            if rotate and locked and os.fstat(fd).st_size > ROTATE_BYTES:
-                rotated = _rotate(path, fd)
-            if not rotated:
+            if locked and attempts > 1 and _replaced(path, fd):
+                # Rotated or rewritten (`usagectl forget`) while this append waited on the
+                # old file's lock: append to the file that is there now.
+                outcome = "retry"
+            elif rotate and locked and os.fstat(fd).st_size > ROTATE_BYTES and _rotate(path, fd):
+                outcome = "rotated"
+            else:
                 view = memoryview(data)
                 while view:
                     written = os.write(fd, view)
@@ -186,10 +190,84 @@ def _append_locked(path, data, rotate=True):
                 fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
-    if rotated:
+    if outcome == "retry":
+        _append_locked(path, data, rotate=rotate, attempts=attempts - 1)
+    elif outcome == "rotated":
         # The line starts the new file, where a `show-last --follow` reading the current
         # file from its start will see it.
         _append_locked(path, data, rotate=False)
+
+
+def _replaced(path, fd):
+    try:
+        return os.stat(path).st_ino != os.fstat(fd).st_ino
+    except OSError:
+        return True
+
+
+def drop_lines(path, drop):
+    """Remove the lines ``drop(entry)`` selects from the ledger-like file at ``path`` and
+    its rotated files -> how many were removed. For `usagectl forget`.
+
+    Each file is rewritten whole to a temp file, fsynced, and put in place with
+    os.replace while the current file's lock is held; an append waiting on that lock
+    sees the file was replaced and appends to the new one (``_append_locked``), so no
+    line of anyone else's is lost. A line that doesn't parse is kept.
+    """
+    # Rotated files first, unlocked: nobody appends to them (an append that opened one
+    # before it was rotated or replaced finds the path changed and moves on).
+    removed = sum(_drop_in(name, drop) for name in rotated_paths(path))
+    try:
+        current = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return removed
+    try:
+        # Held only for the current file (8 MiB at most: a fraction of a second), well
+        # inside the 2 s an append waits for it.
+        if not _lock(current):
+            raise OSError(37, "no file locking here: not rewriting", path)
+        removed += _drop_in(path, drop)
+    finally:
+        os.close(current)  # closing releases the flock
+    return removed
+
+
+def _drop_in(path, drop):
+    with open(path, "rb") as handle:
+        data = handle.read()
+    kept, removed = [], 0
+    for raw in data.splitlines(keepends=True):
+        try:
+            entry = json.loads(raw)
+        except (ValueError, RecursionError):
+            entry = None
+        if isinstance(entry, dict) and drop(entry):
+            removed += 1
+        else:
+            kept.append(raw)
+    if not removed:
+        return 0
+    directory = os.path.dirname(os.path.abspath(path))
+    temp = os.path.join(directory, ".%s.%d.forget.tmp" % (os.path.basename(path), os.getpid()))
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(b"".join(kept))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return removed
 
 
 def _lock(fd):

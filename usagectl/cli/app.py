@@ -23,6 +23,7 @@ COMMANDS = {
     "verify": "usagectl.cli.verify:verify_command",
     "hook": "usagectl.cli.hook:hook",
     "request-deletion": "usagectl.cli.deletion:request_deletion",
+    "forget": "usagectl.cli.deletion:forget",
     "credentials": "usagectl.cli.credentials:credentials",
     "history": "usagectl.cli.history:history",
     "completion": "usagectl.cli.completion:completion",

@@ -186,3 +186,64 @@ def _offer_disable(env, report):
         report.note("%s: telemetry switched off (consent file %s)." % (step["framework"],
                                                                         inner.data["consent_file"]))
         report.data["next_steps"].remove(step)
+
+
+def _show_forget(env):
+    def show(plans):
+        lines = []
+        for item in plans:
+            lines.append("%s:" % item["framework"])
+            for entry in item["remove"]:
+                lines.append("  remove %s: %s (%s)" % (entry["kind"], entry["path"], entry["how"]))
+            for label, count in (("sent-ledger lines", item["ledger_lines"]),
+                                 ("places lines", item["place_lines"])):
+                if count:
+                    lines.append("  remove %d %s (usagectl's own copies)" % (count, label))
+            if item["known_fields"]:
+                lines.append("  remove the accepted field sets (preview --accept)")
+            for entry in item["kept"]:
+                lines.append("  can't reset %s: %s" % (entry["kind"], entry["how"]))
+            if not (item["remove"] or item["ledger_lines"] or item["place_lines"] or item["known_fields"]):
+                lines.append("  nothing local to forget")
+            for entry in item["unrequested"]:
+                lines.append("  not yet in a deletion request: %s %s" % (entry["kind"], entry["value"]))
+        lines.append("Deletion receipts are kept: they show what was asked, and when.")
+        env.stderr.write("".join(safe_text(line) + "\n" for line in lines))
+
+    return show
+
+
+def _render_forget(env, report):
+    done = report.data.get("forgotten")
+    if done:
+        env.stdout.write(safe_text("Forgot %s." % ", ".join(done)) + "\n")
+    elif report.data.get("dry_run"):
+        env.stdout.write("Dry run: nothing was removed.\n")
+
+
+@click.command("forget")
+@framework_argument()
+@click.option("--dry-run", is_flag=True, help="Only show what would be removed.")
+@click.option("--yes", "-y", is_flag=True, help="Forget without asking (for scripts).")
+@click.option("--force", is_flag=True,
+              help="Forget even identifiers no recorded deletion request names (they can't be asked "
+                   "for afterwards).")
+@json_option
+@reporting("forget", _render_forget)
+def forget(env, report, frameworks, dry_run, yes, force):
+    """Remove local identifiers that link future reports to past ones, after a deletion request.
+
+    Removes each framework's resettable identifier files (Bacalhau's installation_id;
+    Bacalhau makes a new one) and usagectl's own copies for it (sent-ledger and places
+    lines, accepted field sets), so a later opt-in starts fresh. Says plainly what can't
+    be reset (Bacalhau's instance id, derived from the machine id; a Coiled account).
+    Shows everything first; refuses while an identifier is in no recorded deletion
+    request (--force overrides). Deletion receipts are kept.
+    """
+    from usagectl.deletion import forget as forgetting
+    from usagectl.deletion.workflow import framework_names
+
+    json_output = click.get_current_context().params.get("json_output", False)
+    forgetting.run(env, report, framework_names(frameworks), dry_run=dry_run, yes=yes, force=force,
+                   confirm=None if yes else (lambda q: _confirm(q, env)),
+                   show=None if json_output else _show_forget(env))

@@ -14,7 +14,7 @@ from usagectl.core.exitcodes import ExitCode
 
 #: Commands whose outcome does not depend on the consent decision: a damaged consent or
 #: policy file doesn't change their exit code (docs/exit-codes.md, "Damaged files").
-_DECISION_FREE = ("credentials", "completion", "request-deletion")
+_DECISION_FREE = ("credentials", "completion", "request-deletion", "forget")
 
 
 def run_command(env, command_name, body, render=None, json_output=False, **params):

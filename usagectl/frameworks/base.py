@@ -247,6 +247,12 @@ class Framework:
     # -----------------------------------------------------------------------
     # Deletion
 
+    def forgettable(self, env: Environment) -> list[dict[str, Any]]:
+        """The local identifiers that link this framework's future reports to past ones:
+        [{"kind", "path" (or None), "resettable": bool, "how"}]. `usagectl forget` removes
+        the resettable files (the framework makes a new id); the others it says plainly."""
+        return []
+
     def gather_identifiers(self, env: Environment, found: Any) -> None:
         """Add the identifiers of this framework's collected data to ``found``
         (usagectl.deletion.identifiers.Found), from local files only."""

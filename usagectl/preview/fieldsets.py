@@ -59,6 +59,19 @@ def accept(env, items):
     return accepted
 
 
+def forget(env, name):
+    """Drop ``name``'s accepted field sets (`usagectl forget`)."""
+    from usagectl.core import fsutil
+
+    where = path(env)
+    with fsutil.locked(where):
+        known, _problem = read(env)
+        if known.pop(name, None) is None:
+            return
+        data = (json.dumps(known, indent=1, sort_keys=True) + "\n").encode("utf-8")
+        fsutil.atomic_write(where, data, follow=False)
+
+
 def changes(framework, sets, version, known):
     """What the field ``sets`` ({section: names}) add to or drop from what the user
     accepted (``known``, from ``read``), or, with nothing accepted, what the framework's

@@ -187,6 +187,17 @@ class Bacalhau(Framework):
                          "node_id_hash": "Bacalhau node_id_hash (analytics resource attribute)",
                          "job_id": "Bacalhau job id", "execution_id": "Bacalhau execution id"}
 
+    def forgettable(self, env):
+        return [
+            {"kind": "installation_id", "path": installation_id_path(env), "resettable": True,
+             "how": "a random id Bacalhau writes once; removed, Bacalhau writes a new one when it next runs"},
+            {"kind": "instance_id", "path": system_metadata_path(env), "resettable": False,
+             "how": "a SHA-256 of this machine's machine-id: Bacalhau computes the same one again, so "
+                    "only a new machine-id changes it"},
+            {"kind": "node_id_hash", "path": system_metadata_path(env), "resettable": False,
+             "how": "a SHA-256 of the node's name (NodeName): renaming the node changes it"},
+        ]
+
     # ------------------------------------------------------------------ detect
     def detect(self, env):
         # Never run the binary: `bacalhau version` contacts an orchestrator.

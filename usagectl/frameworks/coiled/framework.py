@@ -598,6 +598,11 @@ class Coiled(Framework):
             return "on"
         return "off" if all(_is_off(k, v) for k, v in values.items()) else "on"
 
+    def forgettable(self, env):
+        return [{"kind": "user, workspace", "path": None, "resettable": False,
+                 "how": "your Coiled account links everything Coiled holds: only Coiled can delete it "
+                        "(request-deletion), and a new account starts fresh"}]
+
     def field_catalogue(self):
         from usagectl.frameworks.coiled import preview
 

@@ -124,6 +124,12 @@ class Parsl(Framework):
     # ------------------------------------------------------------- preview
     preview_config = "the Config your workflow loads: MODULE:ATTR or FILE.py[:ATTR]"
 
+    def forgettable(self, env):
+        return [{"kind": "correlator", "path": None, "resettable": False,
+                 "how": "a new UUID for each run: nothing links runs"},
+                {"kind": "project_name", "path": None, "resettable": False,
+                 "how": "set in your own Config(project_name=...): remove it there"}]
+
     def body_fields(self, payload):
         import json
 

@@ -275,6 +275,10 @@ class Ray(Framework):
         return records.Follower(env, trust, paths)
 
     # ------------------------------------------------------------- preview
+    def forgettable(self, env):
+        return [{"kind": "session_id", "path": None, "resettable": False,
+                 "how": "each new cluster gets a new session id: nothing links its reports to earlier ones"}]
+
     def body_fields(self, payload):
         import json
 
