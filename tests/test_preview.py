@@ -564,3 +564,26 @@ def test_without_anything_accepted_preview_compares_with_the_catalogue(env):
     assert change["against"] == "catalogue" and change["added"] == {"report": ["gpu_serial_numbers"]}
     assert "catalogue doesn't know" in fieldsets.describe(change, "Ray")
     assert fieldsets.changes(get("ray"), {"report": ["session_id"]}, "9.0", {}) is None
+
+
+def test_coiled_preview_shows_every_analytics_setting_with_the_layer_that_set_it(env):
+    """Every key of the installed Coiled's own coiled.analytics defaults is shown, with its
+    value as dask resolves it and where it came from: a user's dask file, a DASK_ variable."""
+    dask_dir = Path(env.home) / ".config" / "dask"
+    dask_dir.mkdir(parents=True, exist_ok=True)
+    (dask_dir / "mine.yaml").write_text("coiled:\n  analytics:\n    idle:\n      timeout: 30m\n")
+    item = preview_json("coiled", env={"DASK_COILED__ANALYTICS__EVENTS__INTERVAL": "5s"})["coiled"]
+    shown = {entry["key"]: entry for entry in item["settings"]}
+    code = ("import json, coiled, dask.config\n"
+            "def flat(d, p):\n"
+            "    return [k for n, v in d.items() for k in (flat(v, p + n + '.') if isinstance(v, dict) and v"
+            " else [p + n])]\n"
+            "print(json.dumps(flat(dask.config.get('coiled.analytics'), 'coiled.analytics.')))")
+    assert set(json.loads(_python(code))) <= set(shown)
+    assert shown["coiled.analytics.idle.timeout"]["value"] == "30m"
+    assert shown["coiled.analytics.idle.timeout"]["source"] == str(dask_dir / "mine.yaml")
+    assert shown["coiled.analytics.idle.timeout"]["controls"] == "cluster lifetime"
+    assert shown["coiled.analytics.events.interval"]["source"] == "$DASK_COILED__ANALYTICS__EVENTS__INTERVAL"
+    assert shown["coiled.analytics.events.allow"]["value"] == ["*"]
+    assert shown["coiled.analytics.client-spans.transmit"]["source"].startswith("not set")
+    assert not any(entry["controls"] == "unknown" for entry in item["settings"]), item["settings"]

@@ -99,6 +99,11 @@ def _render_one(console, item):
     flagged = [f for f in item.get("field_catalogue") or () if f.get("flags")]
     if flagged:
         p("  fields to look at: %s" % ", ".join(_field_words(f) for f in flagged))
+    if item.get("settings"):
+        p("  every analytics setting (value, what it controls, where it was set):")
+        for entry in item["settings"]:
+            p("    %s = %s: %s, %s (%s)" % (entry["key"], json.dumps(entry["value"]), entry["controls"],
+                                          entry["about"], entry["source"]))
     for entry in item.get("keys") or ():
         state = "unknown" if entry["leaves"] is None else ("data leaves" if entry["leaves"]
                                                            else "nothing leaves")

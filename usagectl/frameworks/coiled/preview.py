@@ -35,6 +35,35 @@ KEYS = (
 )
 
 
+#: The other coiled.analytics settings: they decide how often and how long, not whether.
+OTHER_SETTINGS = {
+    "coiled.analytics.computation.interval": ("timing", "how often the scheduler plugin sends computations"),
+    "coiled.analytics.profile.interval": ("timing", "how often it sends profiles (when profile.transmit)"),
+    "coiled.analytics.events.interval": ("timing", "how often it sends events"),
+    "coiled.analytics.idle.timeout": ("cluster lifetime", "with it, Coiled shuts an idle cluster down "
+                                                          "after this long"),
+}
+
+
+def settings_of(probe_data):
+    """Every analytics setting as dask resolves it, with the layer that set it."""
+    described = {key: ("transmission", what) for key, _reader, what, _test, _default in KEYS}
+    described.update(OTHER_SETTINGS)
+    sources = probe_data.get("sources") or {}
+    resolved = dict(probe_data.get("settings") or {})
+    for key, _reader, _what, _test, default in KEYS:
+        if key not in resolved and default is not None:
+            resolved[key] = default
+            sources.setdefault(key, "not set in any dask config: Coiled's code default")
+    out = []
+    for key, value in resolved.items():
+        controls, about = described.get(key, ("unknown", "a setting usagectl doesn't know: read Coiled's "
+                                                         "documentation for it"))
+        out.append({"key": key, "value": value, "source": sources.get(key), "controls": controls,
+                    "about": about})
+    return out
+
+
 def leaves(value, test):
     """Does this value let data leave, tested the way the reader tests it?"""
     if test == "truthy":
@@ -85,6 +114,7 @@ def preview(env, decision, native, level=None):
                              "not set in any dask config: the plugin's default applies")
         keys.append(entry)
     item["keys"] = keys
+    item["settings"] = settings_of(probe.data)
     preload = values[PRELOAD_KEY]["value"] or []
     if isinstance(preload, str):
         preload = [preload]

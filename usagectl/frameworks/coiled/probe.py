@@ -63,9 +63,67 @@ def preview_probe(*keys):
     for key in keys:
         value = dask.config.get(key, missing)
         values[key] = {"set": value is not missing, "value": None if value is missing else _jsonable(value)}
+    analytics = dask.config.get("coiled.analytics", {})
+    settings = {}
+    for key, value in _flatten(analytics if isinstance(analytics, dict) else {}, "coiled.analytics."):
+        settings[key] = _jsonable(value)
+    for key in keys:
+        if values[key]["set"] and key.startswith("coiled."):
+            settings.setdefault(key, values[key]["value"])
     return {"values": values, "coiled_version": coiled_version, "dask_version": _version("dask"),
             "paths": list(getattr(dask.config, "paths", [])),
-            "read_locally": _keys_read_by_installed_coiled() if coiled_version else None}
+            "read_locally": _keys_read_by_installed_coiled() if coiled_version else None,
+            "settings": settings, "sources": _sources(dask.config, list(settings))}
+
+
+def _flatten(tree, prefix):
+    for name, value in tree.items():
+        if isinstance(value, dict) and value:
+            yield from _flatten(value, prefix + str(name) + ".")
+        else:
+            yield prefix + str(name), value
+
+
+def _has(tree, key):
+    node = tree
+    for part in key.split("."):
+        if not isinstance(node, dict):
+            return False
+        match = [k for k in node if str(k).replace("_", "-") == part.replace("_", "-")]
+        if not match:
+            return False
+        node = node[match[0]]
+    return True
+
+
+def _sources(config, keys):
+    """Which layer set each key, as dask itself layers them: its config files in
+    ``config.paths`` order (later wins), then DASK_* variables; else the defaults
+    Coiled registers (its coiled.yaml) or its code's own."""
+    import os
+
+    files = []
+    try:
+        files = list(config.collect_yaml(config.paths, return_paths=True))
+    except TypeError:  # older dask: no return_paths; one file at a time, in dask's order
+        for path in config.paths:
+            names = sorted(os.path.join(path, n) for n in os.listdir(path)
+                           if n.endswith((".yaml", ".yml", ".json"))) if os.path.isdir(path) else [path]
+            for name in names:
+                files.extend((name, found) for found in config.collect_yaml([name]))
+    except Exception:
+        files = []
+    sources = {}
+    for key in keys:
+        source = "Coiled's defaults (coiled.yaml) or its code"
+        for path, found in files:
+            if _has(found, key):
+                source = str(path)
+        for name in sorted(os.environ):
+            if name.startswith("DASK_") and _has(config.collect_env({name: os.environ[name]}), key):
+                source = "$" + name
+        sources[key] = source
+    return sources
 
 
 def _keys_read_by_installed_coiled():
