@@ -271,3 +271,18 @@ def test_detect_never_runs_the_binary(tmp_path):
     assert found["installed"] is True and found["binary"] == str(fake)
     assert not marker.exists()
     assert FRAMEWORK.detect(make_env(tmp_path, PATH=str(tmp_path / "nowhere")))["installed"] is False
+
+
+def test_preview_takes_the_node_type_from_the_config_file(cli, env):
+    path = os.path.join(env.home, ".bacalhau", "config.yaml")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    for text, expected in (("orchestrator:\n  enabled: true\ncompute:\n  enabled: true\n", "hybrid"),
+                           ("Orchestrator:\n  Enabled: true\n", "orchestrator"),
+                           ("Compute:\n  Enabled: true\n", "compute"),
+                           ("API:\n  Port: 1234\n", "orchestrator or hybrid (only orchestrators send)")):
+        with open(path, "w") as handle:
+            handle.write(text)
+        item = cli("preview", "bacalhau", "--json").json()["data"]["frameworks"][0]
+        assert item["resource_attributes"]["node_type"] == expected, text
+        # Only orchestrators send: a compute-only node is said to send no events.
+        assert any("compute-only" in n for n in item["notes"]) is (expected == "compute"), item["notes"]

@@ -611,6 +611,21 @@ def ask_bacalhau(env):
     return answer
 
 
+def node_type(env):
+    """hybrid / orchestrator / compute from config.yaml's Orchestrator.Enabled and
+    Compute.Enabled (as Bacalhau's WithNodeType names them), or None when the file
+    doesn't say; `bacalhau serve --orchestrator/--compute` flags override it."""
+    doc, _problem = _read_config(config_path(env), env.environ)
+    if not isinstance(doc, dict):
+        return None
+    found_o, orchestrator, _ = _lookup(doc, "Orchestrator", "Enabled")
+    found_c, compute, _ = _lookup(doc, "Compute", "Enabled")
+    if not (found_o or found_c):
+        return None
+    return {(True, True): "hybrid", (True, False): "orchestrator", (False, True): "compute"}.get(
+        (orchestrator is True, compute is True))
+
+
 def _config_list_values(stdout):
     """{Key: Value} from `config list --output json` (an update notice may come first)."""
     import json

@@ -13,7 +13,7 @@ import sys
 
 from usagectl.core import previews as result
 from usagectl.frameworks.bacalhau import catalogue
-from usagectl.frameworks.bacalhau.framework import installation_id_path, system_metadata_path
+from usagectl.frameworks.bacalhau.framework import installation_id_path, node_type, system_metadata_path
 
 FRAMEWORK_NAME = "bacalhau"
 TITLE = "Bacalhau"
@@ -96,9 +96,19 @@ def preview(env, decision, native, level=None):
         "instance_id": str(instance_id) if instance_id is not None else None,
         # Bacalhau hashes the node's ID (its name) with SHA-256 before sending it.
         "node_id_hash": hashlib.sha256(str(node_name).encode()).hexdigest() if node_name else None,
-        "node_type": "orchestrator or hybrid (only orchestrators send)",
+        "node_type": node_type(env) or "orchestrator or hybrid (only orchestrators send)",
         "node_version": "the bacalhau binary's version",
     }
+    if node_type(env) == "compute":
+        item["notes"].append("config.yaml makes this node compute-only: only orchestrators send "
+                             "analytics events (unless `bacalhau serve --orchestrator` overrides it).")
+    elif node_type(env):
+        item["notes"].append("node_type is what config.yaml's Orchestrator.Enabled and Compute.Enabled "
+                             "say; `bacalhau serve --orchestrator/--compute` flags override them.")
+    item["notes"].append("node_version is the binary's version: usagectl never runs `bacalhau` for a "
+                         "preview (`bacalhau version --client` initialises a repo in an empty data dir). "
+                         "v1.6-1.7 send these OTLP events; v1.9.3's PostHog client has no API key and "
+                         "drops its events (docs/truth.md).")
     item["resource_attributes"] = attributes
     item["resource_attribute_fields"] = [dict(entry) for entry in catalogue.RESOURCE_ATTRIBUTES]
     item["identifier_files"] = {"installation_id": install_path, "system_metadata": meta_path}
