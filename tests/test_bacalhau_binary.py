@@ -280,6 +280,7 @@ def test_the_catalogue_is_what_the_cited_bacalhau_source_says():
     # Every struct the catalogue names exists in that source, with every json-tagged field.
     structs = bacalhau_catalogue.parse_structs(os.path.join(_CATALOGUE_SOURCE, "pkg", "analytics"))
     for name, event in catalogue.EVENTS.items():
-        assert [f["name"] for f in event["fields"]] == [t.partition(",")[0] for _g, _t, t in structs[event["struct"]]]
+        assert [f["name"] for f in catalogue.fields(name)] == [t.partition(",")[0] for _g, _t, t in
+                                                               structs[event["struct"]]]
         with open(os.path.join(_CATALOGUE_SOURCE, event["file"]), encoding="utf-8") as handle:
             assert '"%s"' % name in handle.read(), (name, event["file"])

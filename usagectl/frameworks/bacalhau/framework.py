@@ -412,7 +412,7 @@ class Bacalhau(Framework):
         for name, event in catalogue.EVENTS.items():
             sections.append({"title": "`%s` (the record's `properties`, JSON)" % name,
                              "source": "%s `%s`, `%s`" % (catalogue.SOURCE, event["file"], event["struct"]),
-                             "fields": list(flatten(event["fields"]))})
+                             "fields": list(flatten(catalogue.fields(name)))})
         return sections
 
     def preview(self, env, decision, native, level=None):

@@ -148,8 +148,8 @@ def _events():
         return out
 
     return [{"type": name, "when": _WHEN.get(name, ""), "attributes": {"event": name, "properties": "JSON"},
-             "properties": [field(entry) for entry in event["fields"]]}
-            for name, event in catalogue.EVENTS.items()]
+             "properties": [field(entry) for entry in catalogue.fields(name)]}
+            for name in catalogue.EVENTS]
 
 
 _WHEN = {"bacalhau.job_v1.submit": "a job is submitted",
