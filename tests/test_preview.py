@@ -358,6 +358,25 @@ def test_parsl_off_with_and_without_hook(env, monkeypatch):
     assert any("Nothing would be sent" in note for note in item["notes"])
 
 
+def test_parsl_config_preview_under_the_hook_follows_its_cap(env, monkeypatch, tmp_path):
+    """With the hook installed, the user's level-3 Config sends nothing while the consent is
+    off, and level 1 (start message only) under a cap of 1."""
+    from usagectl.hook import state
+
+    path = tmp_path / "workflow_config.py"
+    path.write_text(WORKFLOW_CONFIG.format(level=3, project=None))
+    present = {"installed": True, "ours": True, "runtime_exists": True, "current": True,
+               "path": "/site/usagectl-hook.pth"}
+    monkeypatch.setattr(state, "hook_installed", lambda env: present)
+    write_consent(env, '[frameworks.parsl]\nmode = "off"\n')
+    item = previews.preview(Environment(), "parsl", config=str(path))
+    assert item["messages"] == [] and item["will_send"] is False and item["effective"] == "off"
+    write_consent(env, '[frameworks.parsl]\nmode = "on"\nlevel = 1\n')
+    item = previews.preview(Environment(), "parsl", config=str(path))
+    assert [(m["kind"], m["level"]) for m in item["messages"]] == [("start", 1)]
+    assert item["will_send"] is True and any("caps it at 1" in n for n in item["notes"])
+
+
 # ------------------------------------------------------------------------- Bacalhau
 
 # system_metadata.yaml as Bacalhau's pkg/repo SystemMetadata struct writes it (yaml tags

@@ -45,7 +45,8 @@ def preview_probe(*args):
         asked = getattr(tracker, "tracking_level", None) if has_levels else bool(tracker.tracking_enabled)
         cap = int(options["cap"]) if options.get("cap") not in (None, "") else None
         if has_levels:
-            plans = [min(asked, cap) if cap is not None else asked] if asked else []
+            sent_level = min(asked, cap) if cap is not None else asked
+            plans = [sent_level] if sent_level else []  # capped at 0: the hook stops it
         else:
             plans = [None] if asked else []
     for level in plans:
