@@ -189,6 +189,8 @@ def _offer_disable(env, report):
 
 
 def _show_forget(env):
+    from usagectl.deletion import forget as forgetting
+
     def show(plans):
         lines = []
         for item in plans:
@@ -203,7 +205,7 @@ def _show_forget(env):
                 lines.append("  remove the accepted field sets (preview --accept)")
             for entry in item["kept"]:
                 lines.append("  can't reset %s: %s" % (entry["kind"], entry["how"]))
-            if not (item["remove"] or item["ledger_lines"] or item["place_lines"] or item["known_fields"]):
+            if not forgetting.has_work(item):
                 lines.append("  nothing local to forget")
             for entry in item["unrequested"]:
                 lines.append("  not yet in a deletion request: %s %s" % (entry["kind"], entry["value"]))

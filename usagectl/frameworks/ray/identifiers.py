@@ -49,7 +49,7 @@ def gather(env, found):
 def _received(payload, deliveries):
     """Why Ray's server has this session's id, or None when nothing shows it does."""
     seq = payload.identifiers.get("seq_number")
-    when = payload.when.strftime("%Y-%m-%dT%H:%M:%SZ") if payload.when else "an unknown time"
+    when = _when(payload)
     if payload.delivery == deliveries.DELIVERED:
         status = " (HTTP %s)" % payload.http_status if payload.http_status else ""
         return "Ray's report #%s reached the server%s at %s (usage_stats.json)" % (seq, status, when)
@@ -69,6 +69,10 @@ def _from_ledger(env, found, deliveries):
     for payload in reversed(by_framework["ray"]):  # oldest first
         session_id = payload.identifiers.get("session_id")
         if session_id and payload.delivery == deliveries.DELIVERED:
-            when = payload.when.strftime("%Y-%m-%dT%H:%M:%SZ") if payload.when else "an unknown time"
+            when = _when(payload)
             found.add("session_id", session_id, payload.source_file,
                       "usagectl's hook recorded Ray's report reaching the server at %s (sent ledger)" % when)
+
+
+def _when(payload):
+    return payload.when.strftime("%Y-%m-%dT%H:%M:%SZ") if payload.when else "an unknown time"
