@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import random
 import stat
 import subprocess
 import sys
@@ -65,37 +64,28 @@ def _written_consent(home):
     return open(home.consent_path, "rb").read()
 
 
-def _damages(good):
-    """(name, how to make it) for one file: bytes, or a callable(path) for special files."""
-    cases = [
-        ("empty", b""),
-        ("binary", bytes(random.Random(7).randrange(256) for _ in range(600))),
-        ("invalid-utf8", good.replace(b"\n", b"\xff\n", 3)),
-        ("nul-bytes", good.replace(b"\n", b"\n\x00", 2)),
-        ("mode-wrong-type", b'schema = 1\n[default]\nmode = 3\n'),
-        ("mode-unknown", b'schema = 1\n[default]\nmode = "maybe"\n'),
-        ("level-wrong-type", b'schema = 1\n[frameworks.parsl]\nmode = "on"\nlevel = "2"\n'),
-        ("level-zero", b'schema = 1\n[frameworks.parsl]\nmode = "on"\nlevel = 0\n'),
-        ("level-beyond-int64", b'schema = 1\n[frameworks.parsl]\nmode = "on"\nlevel = 99999999999999999999\n'),
-        ("changed-no-offset", b'schema = 1\n[default]\nmode = "on"\nchanged = 2026-01-01T00:00:00\n'),
-        ("frameworks-not-table", b'schema = 1\nframeworks = 3\n'),
-        ("default-not-table", b'schema = 1\ndefault = "on"\n'),
-        ("duplicate-table", b'schema = 1\n[frameworks.ray]\nmode = "on"\n[frameworks.ray]\nmode = "on"\n'),
-        ("duplicate-key", b'schema = 1\n[default]\nmode = "on"\nmode = "on"\n'),
-        ("duplicate-name-by-case", b'schema = 1\n[frameworks.ray]\nmode = "on"\n[frameworks.RAY]\nmode = "on"\n'),
-        ("name-with-spaces", b'schema = 1\n[frameworks." ray"]\nmode = "on"\n'),
-        ("name-invalid", b'schema = 1\n[frameworks."r/a y"]\nmode = "on"\n'),
-        ("no-schema", b'[default]\nmode = "on"\n'),
-        ("schema-future", b'schema = 2\n[default]\nmode = "on"\n'),
-        ("schema-wrong-type", b'schema = "1"\n[default]\nmode = "on"\n'),
-        ("seal-missing-end", good.replace(b"# end of usagectl consent file\n", b"")),
-        ("huge", b"schema = 1\n" + b"# padding\n" * 250000 + b'[default]\nmode = "on"\n'),
-        ("directory", lambda p: os.mkdir(p)),
-        ("fifo", lambda p: os.mkfifo(p)),
-        ("symlink-loop", lambda p: os.symlink(p, p)),
-        ("dangling-link", lambda p: os.symlink("/nonexistent/usagectl-stress/x.toml", p)),
-        ("unreadable", "unreadable"),
-    ]
+def _damages(which):
+    """(name, how to make it) for the consent or the policy file: bytes, a callable(path)
+    for special files, or "unreadable". The cases are the conformance vectors'
+    (conformance/vectors/corruption.json), so every damage here is also checked against
+    every reader (tests/test_conformance.py, the Go reader's go test)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conformance"))
+    import harness
+
+    specials = {"directory": lambda p: os.mkdir(p), "fifo": lambda p: os.mkfifo(p),
+                "symlink-loop": lambda p: os.symlink(p, p),
+                "dangling-link": lambda p: os.symlink("/nonexistent/usagectl-stress/x.toml", p),
+                "unreadable": "unreadable"}
+    prefix = "corruption/%s-" % which
+    cases = []
+    for case in harness.load():
+        if not case.name.startswith(prefix) or "@" in case.name:
+            continue  # cuts: main() cuts the file this run wrote instead
+        if not all(case.expected(f)["source"].startswith("damaged:") for f in case.frameworks):
+            continue  # a near miss that is not damage (blank lines after a seal)
+        spec = case.consent if which == "consent" else case.policy
+        how = specials[spec["special"]] if "special" in spec else harness.content(spec)
+        cases.append((case.name[len(prefix):], how))
     return cases
 
 
@@ -242,7 +232,7 @@ def main():
     assert consent.parse_policy(policy_good, "policy").problem is None, consent.parse_policy(policy_good, "p").problem
     targets = [("consent", home.consent_path, good), ("policy", home.environ["USAGECTL_POLICY_FILE"], policy_good)]
     for which, path, base in targets:
-        for number, (name, how) in enumerate(_damages(base)):
+        for number, (name, how) in enumerate(_damages(which)):
             run_case(home, state, "%s/%s" % (which, name), path, how, base,
                      number % scale["full_commands_every"] == 0)
             _place(path, b"" if which == "policy" else base, base)

@@ -245,8 +245,8 @@ def test_ray_off_overrides_its_own_config(tmp_path, cli, isolated_home, usagectl
     assert info["usagectl_importable_before"] is usagectl_importable
     assert info["usagectl_file"].startswith(os.path.join(REPO, "usagectl"))
     # Only the stdlib-only reader came along: no click, no CLI, no adapters.
-    assert info["usagectl_modules"] == ["usagectl", "usagectl._files", "usagectl._minitoml", "usagectl._paths",
-                                        "usagectl.consent", "usagectl_hook_pth", "usagectl_hook_runtime"]
+    assert info["usagectl_modules"] == ["usagectl", "usagectl._files", "usagectl._paths", "usagectl.consent",
+                                        "usagectl_hook_pth", "usagectl_hook_runtime"]
 
     # Control: the same interpreter without the hook lets Ray's own config win.
     assert run_hook_cli("uninstall", "--python", python).returncode == 0

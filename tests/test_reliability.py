@@ -395,7 +395,7 @@ def test_the_sent_ledger_rotates_and_every_record_is_still_read(env, monkeypatch
     from usagectl import _ledger
     from usagectl.core import ledger_scan
 
-    monkeypatch.setattr(_ledger, "ROTATE_BYTES", 4000)
+    monkeypatch.setattr(consent, "ROTATE_BYTES", 4000)  # the writer lives in the reader
     for index in range(120):
         assert _ledger.record_sent("ray" if index % 3 else "parsl", "https://x.invalid/",
                                    b'{"n": %d}' % index, environ=env.environ)
@@ -462,7 +462,7 @@ def test_parser_warnings_that_quote_a_config_never_reach_the_screen(cli_process,
 def test_a_filesystem_without_hard_links_keeps_the_ledger_growing_rather_than_losing_lines(env, monkeypatch):
     from usagectl import _ledger
 
-    monkeypatch.setattr(_ledger, "ROTATE_BYTES", 500)
+    monkeypatch.setattr(consent, "ROTATE_BYTES", 500)  # the writer lives in the reader
 
     def no_links(*args):
         raise PermissionError(1, "Operation not permitted")

@@ -106,7 +106,7 @@ def test_ledger_module_is_stdlib_only():
             "new = set(sys.modules) - before; "
             "print('\\n'.join(sorted(m for m in new if m.split('.')[0] not in sys.stdlib_module_names)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert set(out.stdout.split()) == {"usagectl", "usagectl._paths", "usagectl._ledger"}
+    assert set(out.stdout.split()) == {"usagectl", "usagectl._paths", "usagectl._ledger", "usagectl.consent"}
 
 
 def test_record_sent_never_raises(tmp_path):

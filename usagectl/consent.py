@@ -1,21 +1,26 @@
 """The shared telemetry consent file: the reader that frameworks import.
 
-Stdlib only, and it never raises into the host program: any failure to read or
-understand the consent or policy file means "off". The file format is specified
-in docs/consent-file.md; this module is the reference reader.
+One file, stdlib only, and it never raises into the host program: any failure to read
+or understand the consent or policy file means "off". The file format is specified in
+docs/consent-file.md; this module is the reference reader. It is published on its own
+as the ``usage-consent`` distribution (module ``usage_consent``, this file byte for
+byte), and a framework may vendor this file as it is: it imports nothing from usagectl.
 
-    from usagectl import consent
+    import usage_consent as consent        # or: from usagectl import consent
     if consent.allowed("parsl", level=2):
         send_usage_report()
 
     d = consent.decide("ray")   # Decision(mode, level, source, reason, since, ...)
+
+Sections: where the files are; reading a file without blocking; the TOML subset read
+without importing tomllib; reading and validating; deciding; the sent ledger.
 """
+
 
 from __future__ import annotations
 
 import os
-
-from usagectl import _paths
+import sys
 
 # Annotations only: importing typing (or collections.abc) here would cost every framework
 # that imports this reader; type checkers treat a name TYPE_CHECKING as true.
@@ -175,6 +180,361 @@ def _iso(when):
     text = when.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
+#: This reader's version. The major number is the consent-file schema it implements
+#: (SCHEMA_VERSION); a reader never reads a schema it does not know.
+__version__ = "1.0.0"
+
+
+# ---------------------------------------------------------------------------
+# Where the files are: what platformdirs gives, computed without importing it
+
+APP = "usagectl"
+CONSENT_FILE_NAME = "consent.toml"
+POLICY_FILE_NAME = "policy.toml"
+
+
+def _environ(environ):
+    return os.environ if environ is None else environ
+
+
+def _home(environ):
+    # platformdirs treats a relative HOME as unset on POSIX and falls back to pwd.
+    home = environ.get("HOME", "")
+    if sys.platform != "win32" and os.path.isabs(home):
+        return home
+    if sys.platform == "win32":
+        return os.path.expanduser("~")
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_dir.rstrip("/") or "/"
+    except (ImportError, KeyError):
+        return os.path.expanduser("~")
+
+
+def _xdg(environ, name):
+    value = environ.get(name, "")
+    # XDG says relative paths are invalid and must be ignored; platformdirs agrees.
+    return value if value.startswith("/") else None
+
+
+def _xdg_first(environ, name):
+    for part in environ.get(name, "").split(os.pathsep):
+        if part.startswith("/"):
+            return part
+    return None
+
+
+def user_config_dir(environ=None):
+    env = _environ(environ)
+    override = env.get("USAGECTL_CONFIG_DIR")
+    if override:
+        return override
+    if sys.platform == "win32":
+        base = env.get("LOCALAPPDATA") or os.path.join(_home(env), "AppData", "Local")
+        return os.path.join(base, APP)
+    if sys.platform == "darwin":
+        base = _xdg(env, "XDG_CONFIG_HOME") or os.path.join(_home(env), "Library", "Application Support")
+        return os.path.join(base, APP)
+    base = _xdg(env, "XDG_CONFIG_HOME") or os.path.join(_home(env), ".config")
+    return os.path.join(base, APP)
+
+
+def site_config_dir(environ=None):
+    env = _environ(environ)
+    if sys.platform == "win32":
+        return os.path.join(env.get("ProgramData", r"C:\ProgramData"), APP)
+    if sys.platform == "darwin":
+        base = _xdg_first(env, "XDG_CONFIG_DIRS") or "/Library/Application Support"
+        return os.path.join(base, APP)
+    base = _xdg_first(env, "XDG_CONFIG_DIRS") or "/etc/xdg"
+    return os.path.join(base, APP)
+
+
+def user_state_dir(environ=None):
+    env = _environ(environ)
+    override = env.get("USAGECTL_STATE_DIR")
+    if override:
+        return override
+    if sys.platform == "win32":
+        base = env.get("LOCALAPPDATA") or os.path.join(_home(env), "AppData", "Local")
+        return os.path.join(base, APP)
+    if sys.platform == "darwin":
+        base = _xdg(env, "XDG_STATE_HOME") or os.path.join(_home(env), "Library", "Application Support")
+        return os.path.join(base, APP)
+    base = _xdg(env, "XDG_STATE_HOME") or os.path.join(_home(env), ".local", "state")
+    return os.path.join(base, APP)
+
+
+def consent_path(environ=None):
+    return os.path.join(user_config_dir(environ), CONSENT_FILE_NAME)
+
+
+def policy_path(environ=None):
+    env = _environ(environ)
+    return env.get("USAGECTL_POLICY_FILE") or os.path.join(site_config_dir(env), POLICY_FILE_NAME)
+
+
+# ---------------------------------------------------------------------------
+# Reading a file without ever blocking on it
+#
+# open() on a FIFO waits for a writer; this reader runs inside other people's programs,
+# so anything that is not a regular file is refused before a byte is read, as is a file
+# larger than the caller's limit.
+
+class NotRegular(OSError):
+    """The path is a FIFO, socket, device or directory: never read."""
+
+
+class TooLarge(OSError):
+    """The file is larger than the caller allows: never read whole."""
+
+
+def open_regular(path):
+    """A binary file object for the regular file at ``path``, opened without blocking.
+
+    Raises FileNotFoundError / NotADirectoryError when it is absent, NotRegular, or
+    another OSError when it can't be opened. For readers that seek (files read from
+    their end); ``read_regular`` reads a whole small file.
+    """
+    fd = _open_fd(path)
+    try:
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_fd(path):
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        import stat
+
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, socket or device)"
+            raise NotRegular(0, "%s is %s" % (path, kind), path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path, limit):
+    """The bytes of the regular file at ``path`` (at most ``limit``).
+
+    Raises FileNotFoundError / NotADirectoryError when it is absent, NotRegular,
+    TooLarge, or another OSError when it can't be read.
+    """
+    fd = _open_fd(path)
+    try:
+        info = os.fstat(fd)
+        if info.st_size > limit:
+            raise TooLarge(0, "%s is %d bytes, more than the %d this file may hold" % (path, info.st_size, limit),
+                           path)
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 16, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:  # it grew while we read it
+                raise TooLarge(0, "%s grew past %d bytes while being read" % (path, limit), path)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------
+# The TOML subset consent files use, read without importing tomllib
+#
+# Importing tomllib costs more than Python's own start-up. This parser handles only what
+# usagectl writes and what people commonly type by hand (comments, bare and quoted keys,
+# [table] headers, basic strings without escapes, 'literal' strings, decimal integers,
+# booleans, whole-second offset date-times, one-line arrays of those). Anything else makes
+# toml_subset_loads return None and the caller parses with tomllib, which then decides and
+# reports errors with their line; tests check that on the subset both agree.
+
+_toml_BARE_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_toml_DIGITS = frozenset("0123456789")
+_toml_WS = " \t"
+
+
+class _toml_Unsupported(Exception):
+    pass
+
+
+def toml_subset_loads(text):
+    """The parsed document, or None when ``text`` is outside the subset."""
+    try:
+        return _toml_parse(text)
+    except _toml_Unsupported:
+        return None
+
+
+def _toml_parse(text):
+    for char in text:
+        # Only tab and newline among control characters; CR, NUL, DEL etc. go to tomllib.
+        if (char < " " and char not in "\t\n") or char == "\x7f":
+            raise _toml_Unsupported
+    root = {}
+    table = root
+    headers = set()
+    for raw in text.split("\n"):
+        line = raw.strip(_toml_WS)
+        if not line or line[0] == "#":
+            continue
+        if line[0] == "[":
+            path = _toml_header(line)
+            if path in headers:
+                raise _toml_Unsupported
+            headers.add(path)
+            table = root
+            for key in path:
+                table = table.setdefault(key, {})
+                if type(table) is not dict:
+                    raise _toml_Unsupported
+            continue
+        key, rest = _toml_key(line)
+        rest = rest.lstrip(_toml_WS)
+        if not rest.startswith("="):
+            raise _toml_Unsupported
+        value, rest = _toml_value(rest[1:].lstrip(_toml_WS))
+        _toml_end(rest)
+        if key in table:
+            raise _toml_Unsupported
+        table[key] = value
+    return root
+
+
+def _toml_header(line):
+    if line.startswith("[["):
+        raise _toml_Unsupported
+    rest = line[1:].lstrip(_toml_WS)
+    path = []
+    while True:
+        key, rest = _toml_key(rest)
+        path.append(key)
+        rest = rest.lstrip(_toml_WS)
+        if rest.startswith("."):
+            rest = rest[1:].lstrip(_toml_WS)
+            continue
+        if rest.startswith("]"):
+            _toml_end(rest[1:])
+            return tuple(path)
+        raise _toml_Unsupported
+
+
+def _toml_end(rest):
+    rest = rest.lstrip(_toml_WS)
+    if rest and rest[0] != "#":
+        raise _toml_Unsupported
+
+
+def _toml_key(text):
+    if text[:1] in ('"', "'"):
+        return _toml_string(text)
+    end = 0
+    while end < len(text) and text[end] in _toml_BARE_KEY_CHARS:
+        end += 1
+    if end == 0:
+        raise _toml_Unsupported
+    return text[:end], text[end:]
+
+
+def _toml_string(text):
+    quote = text[0]
+    if text.startswith(quote * 3):
+        raise _toml_Unsupported  # multi-line strings
+    end = text.find(quote, 1)
+    if end == -1:
+        raise _toml_Unsupported
+    body = text[1:end]
+    if quote == '"' and "\\" in body:
+        raise _toml_Unsupported  # escapes
+    return body, text[end + 1:]
+
+
+def _toml_value(text):
+    if not text:
+        raise _toml_Unsupported
+    first = text[0]
+    if first in ('"', "'"):
+        return _toml_string(text)
+    if first == "[":
+        return _toml_array(text[1:])
+    token, rest = _toml_token(text)
+    if token == "true":
+        return True, rest
+    if token == "false":
+        return False, rest
+    if len(token) >= 20 and token[4:5] == "-":
+        return _toml_datetime(token), rest
+    return _toml_integer(token), rest
+
+
+def _toml_token(text):
+    end = 0
+    while end < len(text) and text[end] not in " \t#,]":
+        end += 1
+    return text[:end], text[end:]
+
+
+def _toml_integer(token):
+    digits = token[1:] if token[:1] in "+-" else token
+    if not digits or not all(c in _toml_DIGITS for c in digits):
+        raise _toml_Unsupported
+    if len(digits) > 1 and digits[0] == "0":
+        raise _toml_Unsupported  # leading zeros are invalid TOML: let tomllib say so
+    return int(token)
+
+
+def _toml_datetime(token):
+    # YYYY-MM-DDTHH:MM:SS followed by Z or +HH:MM / -HH:MM; fractions go to tomllib.
+    if len(token) not in (20, 25) or token[10] != "T" or token[4] != "-" or token[7] != "-" \
+            or token[13] != ":" or token[16] != ":":
+        raise _toml_Unsupported
+    fields = (token[0:4], token[5:7], token[8:10], token[11:13], token[14:16], token[17:19])
+    if not all(len(f) and all(c in _toml_DIGITS for c in f) for f in fields):
+        raise _toml_Unsupported
+    import datetime
+
+    zone = token[19:]
+    if zone == "Z":
+        tz = datetime.timezone.utc
+    elif len(zone) == 6 and zone[0] in "+-" and zone[3] == ":" \
+            and all(c in _toml_DIGITS for c in zone[1:3] + zone[4:6]):
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 23 or minutes > 59:
+            raise _toml_Unsupported
+        offset = datetime.timedelta(hours=hours, minutes=minutes)
+        tz = datetime.timezone(-offset if zone[0] == "-" else offset)
+    else:
+        raise _toml_Unsupported
+    try:
+        return datetime.datetime(*(int(f) for f in fields), tzinfo=tz)
+    except ValueError:
+        raise _toml_Unsupported
+
+
+def _toml_array(text):
+    items = []
+    rest = text.lstrip(_toml_WS)
+    while True:
+        if rest.startswith("]"):
+            return items, rest[1:]
+        if not rest or rest[0] in "[{":
+            raise _toml_Unsupported  # nested arrays, inline tables, or a value on the next line
+        item, rest = _toml_value(rest)
+        items.append(item)
+        rest = rest.lstrip(_toml_WS)
+        if rest.startswith(","):
+            rest = rest[1:].lstrip(_toml_WS)
+        elif not rest.startswith("]"):
+            raise _toml_Unsupported
+
 
 # ---------------------------------------------------------------------------
 # Reading and validating
@@ -235,17 +595,15 @@ MAX_FILE_BYTES = 1 << 20
 def _read_bytes(path):
     """(bytes or None, Problem or None). A missing file is (None, None). Never blocks:
     a FIFO (or socket, device, directory) in the file's place is a Problem, not a read."""
-    from usagectl import _files
-
     try:
-        return _files.read_regular(path, MAX_FILE_BYTES), None
+        return read_regular(path, MAX_FILE_BYTES), None
     except (FileNotFoundError, NotADirectoryError):
         if os.path.islink(path):
             # A link whose target is gone (a dotfiles checkout not mounted): the decision
             # exists somewhere but can't be read, which is not the same as "none recorded".
             return None, Problem(path, "it is a symlink to %s, which does not exist" % os.readlink(path))
         return None, None
-    except (_files.NotRegular, _files.TooLarge) as exc:
+    except (NotRegular, TooLarge) as exc:
         return None, Problem(path, exc.strerror.replace(path + " is ", "it is ", 1))
     except OSError as exc:
         return None, Problem(path, "cannot read it (%s)" % (exc.strerror or exc))
@@ -265,9 +623,7 @@ def _load_toml(data, path):
         return None, None, problem
     # The common files parse without importing tomllib (which costs more than Python's
     # own start-up); anything outside that subset, errors included, goes to tomllib.
-    from usagectl import _minitoml
-
-    doc = _minitoml.loads(text)
+    doc = toml_subset_loads(text)
     if doc is not None:
         return doc, text, None
     import tomllib
@@ -381,7 +737,7 @@ def _parse_entries(doc, text, path, mode_key, make):
 
 def read_consent(path: str | None = None, environ: Mapping[str, str] | None = None) -> Snapshot:
     """Read and validate the consent file. Never raises; see Snapshot.problem."""
-    path = path or _paths.consent_path(environ)
+    path = path or consent_path(environ)
     try:
         return _read_entries_file(path, "mode", _make_entry)
     except Exception as exc:  # never into the host program
@@ -390,7 +746,7 @@ def read_consent(path: str | None = None, environ: Mapping[str, str] | None = No
 
 def read_policy(path: str | None = None, environ: Mapping[str, str] | None = None) -> Snapshot:
     """Read and validate the system policy file. Never raises; see Snapshot.problem."""
-    path = path or _paths.policy_path(environ)
+    path = path or policy_path(environ)
     try:
         return _read_entries_file(path, "ceiling", _make_ceiling)
     except Exception as exc:
@@ -580,15 +936,229 @@ def record_sent(framework: str, destination: str, body: bytes | str | None, outc
     failed before the request was written) or "unknown". `usagectl show-last` and
     `usagectl verify` read the ledger. Returns True when recorded; never raises.
     """
-    try:
-        from usagectl._ledger import record_sent as _record
-
-        return _record(framework, destination, body, outcome=outcome, reason=reason, when=when,
-                       identifiers=identifiers, delivery=delivery, http_status=http_status)
-    except Exception:
-        return False
+    return _ledger_record(framework, destination, body, outcome=outcome, reason=reason, when=when,
+                          identifiers=identifiers, delivery=delivery, http_status=http_status)
 
 
 def rank(mode: str) -> int:
     """Order of restrictiveness: off 0 < local 1 < on 2."""
     return _RANK[mode]
+
+
+# ---------------------------------------------------------------------------
+# The sent ledger: one JSON line per payload a framework sent (format in docs/json-output.md)
+
+LEDGER_FILE_NAME = "sent.jsonl"
+LEDGER_VERSION = 1
+#: Outcomes a ledger line may carry (the same words as usagectl.core.payloads).
+OUTCOMES = ("sent", "failed", "logged-not-known-sent", "disabled-ping")
+_LOCK_WAIT_S = 2.0
+
+
+def ledger_path(environ=None):
+    return os.path.join(user_state_dir(environ), LEDGER_FILE_NAME)
+
+
+#: Whether the server received the bytes (usagectl.core.delivery's words).
+DELIVERY_STATES = ("delivered", "not-delivered", "unknown")
+
+
+def encode_entry(framework, destination, body, outcome, reason=None, when=None, identifiers=None,
+                 delivery=None, http_status=None):
+    """The ledger line (bytes, no newline) for one payload."""
+    import base64
+    import datetime
+    import json
+
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if body is not None and not isinstance(body, (bytes, bytearray)):
+        raise TypeError("body must be bytes")
+    if outcome not in OUTCOMES:
+        raise ValueError("outcome must be one of %s" % ", ".join(OUTCOMES))
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    text = b64 = None
+    if body is not None:
+        try:
+            text = bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            b64 = base64.b64encode(bytes(body)).decode("ascii")
+    stamp = when.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    entry = {"v": LEDGER_VERSION, "time": stamp, "framework": str(framework),
+             "destination": None if destination is None else str(destination),
+             "outcome": outcome, "reason": None if reason is None else str(reason),
+             "body": text, "body_base64": b64,
+             "identifiers": {str(k): str(v) for k, v in (identifiers or {}).items()},
+             "pid": os.getpid()}
+    if delivery is not None:
+        if delivery not in DELIVERY_STATES:
+            raise ValueError("delivery must be one of %s" % ", ".join(DELIVERY_STATES))
+        entry["delivery"] = delivery
+    if http_status is not None:
+        entry["http_status"] = int(http_status)
+    return json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def _ledger_record(framework, destination, body, outcome="sent", reason=None, when=None,
+                identifiers=None, environ=None, path=None, delivery=None, http_status=None):
+    """Append one payload to the sent ledger. Returns True when it was recorded.
+
+    ``body`` is the exact bytes sent (str is encoded as UTF-8). Never raises: a
+    telemetry log must not break the program that sends.
+    """
+    try:
+        line = encode_entry(framework, destination, body, outcome, reason, when, identifiers,
+                            delivery, http_status)
+        target = path or ledger_path(environ)
+        _append_locked(target, line + b"\n")
+        return True
+    except Exception:
+        return False
+
+
+def _ensure_dir(directory):
+    if os.path.isdir(directory):
+        return
+    parent = os.path.dirname(directory)
+    if parent and parent != directory:
+        _ensure_dir(parent)
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+
+
+#: sent.jsonl is rotated above this size: renamed sent-000001.jsonl, sent-000002.jsonl, ...
+#: (oldest first) by the appender that finds it full. Nothing is deleted; readers read
+#: the current file first, then the rotated ones, newest first.
+ROTATE_BYTES = 8 << 20
+
+
+def rotated_paths(path):
+    """The rotated files of the append-only file ``path``, oldest first."""
+    directory, name = os.path.split(os.path.abspath(path))
+    stem, dot, ext = name.rpartition(".")
+    prefix, suffix = (stem if dot else name) + "-", ("." + ext) if dot else ""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    found = sorted(n for n in names if n.startswith(prefix) and n.endswith(suffix)
+                   and n[len(prefix):len(n) - len(suffix)].isdigit())
+    return [os.path.join(directory, n) for n in found]
+
+
+def next_rotated_number(path):
+    """The number the next rotation of ``path`` takes: one past the highest there."""
+    existing = rotated_paths(path)
+    if not existing:
+        return 1
+    name = os.path.basename(existing[-1])
+    return int(name.rsplit("-", 1)[1].split(".")[0]) + 1
+
+
+def rotated_name(path, number):
+    """``sent.jsonl`` -> ``sent-000001.jsonl`` (oldest first by name)."""
+    stem, dot, ext = os.path.abspath(path).rpartition(".")
+    return "%s-%06d.%s" % (stem, number, ext) if dot else "%s-%06d" % (os.path.abspath(path), number)
+
+
+def _rotate(path, fd):
+    """Rename a full ``path`` (whose lock ``fd`` holds) to the next rotated name.
+
+    Only the current inode is ever rotated (a process that waited on the lock of a file
+    someone else already rotated appends to the new current file instead), and the new
+    name is claimed with link(), which never overwrites.
+    """
+    try:
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            return False
+    except OSError:
+        return False
+    number = next_rotated_number(path)
+    for attempt in range(number, number + 100):
+        target = rotated_name(path, attempt)
+        try:
+            os.link(path, target)
+        except FileExistsError:
+            continue
+        except OSError:
+            return False  # no hard links here (some network filesystems): keep appending
+        os.unlink(path)
+        return True
+    return False
+
+
+def _append_locked(path, data, rotate=True, attempts=100):
+    """Append ``data`` to ``path`` under its flock. A file replaced while this waited
+    (rotated, or rewritten by `usagectl forget`) is never written: the append moves to
+    the file there now, and after ``attempts`` replacements in a row it raises instead of
+    writing where no reader looks (record_sent then says False)."""
+    _ensure_dir(os.path.dirname(os.path.abspath(path)))
+    # Never through a symlink, never blocking on a FIFO in the ledger's place.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+                 | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
+    outcome = "written"
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(22, "not a regular file", path)
+        locked = _lock(fd)
+        try:
+            if locked and _replaced(path, fd):
+                # Rotated or rewritten (`usagectl forget`) while this append waited on the
+                # old file's lock: append to the file that is there now.
+                if attempts <= 1:
+                    raise OSError(11, "the file kept being replaced: not appended", path)
+                outcome = "retry"
+            elif rotate and locked and os.fstat(fd).st_size > ROTATE_BYTES and _rotate(path, fd):
+                outcome = "rotated"
+            else:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+        finally:
+            if locked:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    if outcome == "retry":
+        _append_locked(path, data, rotate=rotate, attempts=attempts - 1)
+    elif outcome == "rotated":
+        # The line starts the new file, where a `show-last --follow` reading the current
+        # file from its start will see it.
+        _append_locked(path, data, rotate=False)
+
+
+def _replaced(path, fd):
+    try:
+        return os.stat(path).st_ino != os.fstat(fd).st_ino
+    except OSError:
+        return True
+
+
+
+def _lock(fd):
+    """Take the flock with a bounded wait; without fcntl (Windows) append unlocked."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    import time
+
+    deadline = time.monotonic() + _LOCK_WAIT_S
+    delay = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)

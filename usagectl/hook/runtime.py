@@ -191,7 +191,7 @@ def _consent_reader():
        the usagectl package this very file belongs to, loaded by path under its own
        name. Nothing else of usagectl's environment is put on sys.path, so the host
        program cannot pick up that environment's other packages; only the stdlib-only
-       ``usagectl``, ``usagectl._paths`` and ``usagectl.consent`` get loaded.
+       ``usagectl`` and ``usagectl.consent`` get loaded.
     """
     module = sys.modules.get("usagectl.consent")
     if module is not None:

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package consent
+
+const nonBlocking = 0

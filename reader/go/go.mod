@@ -1,0 +1,3 @@
+module github.com/usagectl/usagectl/reader/go
+
+go 1.21
