@@ -19,7 +19,7 @@ LAYERS = (
     ("core", ("usagectl.core",)),
     ("frameworks", ("usagectl.frameworks",)),
     ("engines", ("usagectl.records", "usagectl.preview", "usagectl.verify", "usagectl.watch",
-                 "usagectl.hook", "usagectl.deletion")),
+                 "usagectl.hook", "usagectl.deletion", "usagectl.export")),
     ("commands", ("usagectl.commands",)),
     ("output", ("usagectl.output",)),
     ("cli", ("usagectl.cli", "usagectl.main", "usagectl.__main__")),

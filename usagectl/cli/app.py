@@ -18,6 +18,7 @@ COMMANDS = {
     "reset": "usagectl.cli.modes:reset",
     "sync": "usagectl.cli.sync:sync_command",
     "env": "usagectl.cli.env:env_command",
+    "export": "usagectl.cli.export:export_command",
     "show-last": "usagectl.cli.show_last:show_last",
     "preview": "usagectl.cli.preview:preview",
     "verify": "usagectl.cli.verify:verify_command",

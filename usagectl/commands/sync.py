@@ -6,16 +6,10 @@ would outlive it, so it is left out here and enforced at run time instead (the
 runtime hook and each framework's own reading of the environment).
 """
 
-from usagectl import consent
 from usagectl import frameworks as registry
+from usagectl.core.decisions import persistent_decision  # noqa: F401  (used below, and by callers)
 from usagectl.core.errors import FrameworkFileDamaged, UsagectlError
 from usagectl.core.exitcodes import ExitCode
-
-
-def persistent_decision(env, name, consent_snapshot=None, policy_snapshot=None):
-    environ = {k: v for k, v in env.environ.items() if k != "DO_NOT_TRACK"}
-    return consent.decide(name, environ=environ, consent=consent_snapshot or env.read_consent(),
-                          policy=policy_snapshot or env.read_policy())
 
 
 def _apply_retrying(adapter, env, decision, repair, attempts=5):

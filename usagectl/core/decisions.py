@@ -43,3 +43,12 @@ def warn_problems(report, snapshot):
         report.warn_problem(problem, "treating every framework as off")
 
 
+
+
+def persistent_decision(env, name, consent_snapshot=None, policy_snapshot=None):
+    """The decision of the persistent layers only (the policy and the consent file):
+    what is written into framework files and exported. DO_NOT_TRACK belongs to one shell
+    or job and is enforced at run time instead."""
+    environ = {k: v for k, v in env.environ.items() if k != "DO_NOT_TRACK"}
+    return consent.decide(name, environ=environ, consent=consent_snapshot or env.read_consent(),
+                          policy=policy_snapshot or env.read_policy())

@@ -228,3 +228,30 @@ def go_duration_seconds(text):
         total += float(number) * _UNIT_SECONDS[unit]
         rest = rest[end + len(unit):]
     return sign * total
+
+
+def load_documents(data, path):
+    """Round-trip parse of a multi-document YAML stream (Kubernetes manifests) ->
+    (documents, indent). Raises FrameworkFileDamaged naming the file and line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FrameworkFileDamaged("%s line %d: not UTF-8 text" % (path, line), path=path, line=line)
+    indent = detect_indent(text)
+    try:
+        documents = list(_round_trip_yaml(indent).load_all(text))
+    except Exception as exc:
+        line = _error_line(exc)
+        where = path if line is None else "%s line %d" % (path, line)
+        raise FrameworkFileDamaged("%s: not valid YAML (%s)" % (where, _error_text(exc)), path=path, line=line)
+    return documents, indent
+
+
+def dump_documents(documents, indent=None):
+    """Bytes of a round-trip multi-document stream (UTF-8)."""
+    import io
+
+    stream = io.StringIO()
+    _round_trip_yaml(indent).dump_all(documents, stream)
+    return stream.getvalue().encode("utf-8")

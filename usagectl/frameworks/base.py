@@ -122,6 +122,11 @@ class Framework:
         """
         return []
 
+    def export_formats(self) -> tuple[Any, ...]:
+        """This framework's `usagectl export` formats (usagectl.export.Format objects):
+        files only this framework reads, e.g. Ray's cluster launcher YAML."""
+        return ()
+
     def configured_endpoints(self, env: Environment) -> list[tuple[str, str]]:
         """Where the framework's own settings send telemetry instead of (or besides) its
         defaults, resolved as the framework resolves them: [(URL or host[:port], source)]."""

@@ -544,6 +544,11 @@ class Coiled(Framework):
                                % (PRELOAD_MODULE, PRELOAD_KEY, path))
 
     # --------------------------------------------------------------- env vars
+    def export_formats(self):
+        from usagectl.frameworks.coiled.export import FORMATS
+
+        return FORMATS
+
     def env_vars(self, decision):
         if decision.mode not in ("off", "local"):
             return []  # "on" needs no variable: the user's and Coiled's own settings apply

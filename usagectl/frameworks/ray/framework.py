@@ -217,6 +217,11 @@ class Ray(Framework):
         return result
 
     # ------------------------------------------------------------ side channels
+    def export_formats(self):
+        from usagectl.frameworks.ray.export import FORMATS
+
+        return FORMATS
+
     def env_vars(self, decision):
         if decision.mode == "unset":
             return []
