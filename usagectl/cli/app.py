@@ -19,6 +19,7 @@ COMMANDS = {
     "sync": "usagectl.cli.sync:sync_command",
     "env": "usagectl.cli.env:env_command",
     "export": "usagectl.cli.export:export_command",
+    "fleet": "usagectl.cli.fleet:fleet_command",
     "show-last": "usagectl.cli.show_last:show_last",
     "preview": "usagectl.cli.preview:preview",
     "verify": "usagectl.cli.verify:verify_command",

@@ -66,7 +66,11 @@ class VerifyResult:
         return [c for c in self.checks if c.status == WARN]
 
     def as_dict(self):
-        return {"ok": self.ok, "python": self.python, "allow_unknown": self.allow_unknown,
+        import platform
+
+        # The machine's name, so that envelopes gathered from a fleet say whose they are.
+        return {"ok": self.ok, "host": platform.node() or None, "python": self.python,
+                "allow_unknown": self.allow_unknown,
                 "counts": {s: sum(c.status == s for c in self.checks) for s in STATUSES},
                 "checks": [c.as_dict() for c in self.checks]}
 
