@@ -88,6 +88,8 @@ def isolated_home(tmp_path, monkeypatch):
     # The policy file's directory exists (as /etc/xdg/usagectl would); the file does not.
     (tmp_path / "etc" / "usagectl").mkdir(parents=True)
     monkeypatch.setenv("USAGECTL_POLICY_FILE", str(tmp_path / "etc" / "usagectl" / "policy.toml"))
+    # `usagectl --system` writes under this root (never the real /etc) in every test.
+    monkeypatch.setenv("USAGECTL_SYSTEM_ROOT", str(tmp_path / "sysroot"))
     monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "etc"))
     monkeypatch.setenv("XDG_DATA_DIRS", str(tmp_path / "share"))
     monkeypatch.setattr("tempfile.tempdir", None)

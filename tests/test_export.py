@@ -237,7 +237,7 @@ def test_k8s_env_and_systemd_carry_exactly_the_env_variables(cli):
 
 
 def test_systemd_quoting_escapes_specifiers_and_quotes():
-    from usagectl.export.generic import systemd_quote
+    from usagectl.core.exports import systemd_quote
 
     assert systemd_quote('A=50% "x"\\') == '"A=50%% \\"x\\"\\\\"'
 

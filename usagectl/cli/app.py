@@ -32,6 +32,10 @@ COMMANDS = {
 }
 
 
+#: The commands that have an administrator form (`usagectl --system CMD`).
+SYSTEM_COMMANDS = frozenset(("enable", "disable", "local", "reset", "sync", "status"))
+
+
 class LazyGroup(click.Group):
     """click's documented lazy-loading group: subcommands are "module:attribute" strings."""
 
@@ -52,8 +56,11 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="usagectl",
                       message="%(prog)s %(version)s")
+@click.option("--system", "system_mode", is_flag=True,
+              help="Administrator mode (root): enable/disable/local/reset write the system policy that "
+                   "holds every user, sync carries it into system-wide settings, status shows them.")
 @click.pass_context
-def main(ctx):
+def main(ctx, system_mode):
     """Control the usage telemetry of every framework usagectl knows from one place.
 
     One consent file (see `usagectl status`) decides for every framework; the most
@@ -65,3 +72,8 @@ def main(ctx):
         from usagectl.core.environment import Environment
 
         ctx.obj = Environment()
+    if system_mode:
+        if ctx.invoked_subcommand not in SYSTEM_COMMANDS:
+            raise click.UsageError("--system works with %s, not %s"
+                                   % (", ".join(sorted(SYSTEM_COMMANDS)), ctx.invoked_subcommand))
+        ctx.obj.system = True

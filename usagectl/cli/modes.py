@@ -17,7 +17,19 @@ no_sync_option = click.option(
 
 
 def _render(env, report):
-    render.changes(env, report)
+    if env.system:
+        render.system_changes(env, report)
+    else:
+        render.changes(env, report)
+
+
+def _set(env, report, frameworks, mode, level=None, repair=False, apply=True):
+    if env.system:
+        from usagectl.commands import system
+
+        system.set_ceiling(env, report, modes.parse_names(frameworks), mode, level, repair=repair)
+    else:
+        modes.set_mode(env, report, frameworks, mode, level=level, repair=repair, apply=apply)
 
 
 @click.command("disable")
@@ -32,7 +44,7 @@ def disable(env, report, frameworks, repair, consent_only):
     With no FRAMEWORK this sets the default entry, which switches off every
     framework: the most restrictive choice always wins.
     """
-    modes.set_mode(env, report, frameworks, "off", repair=repair, apply=not consent_only)
+    _set(env, report, frameworks, "off", repair=repair, apply=not consent_only)
 
 
 @click.command("enable")
@@ -49,8 +61,7 @@ def enable(env, report, frameworks, level, repair, consent_only):
     A framework stays off while the default entry, DO_NOT_TRACK or the system policy
     says off; usagectl says so when that happens.
     """
-    modes.set_mode(env, report, frameworks, "on", level=level, repair=repair,
-                   apply=not consent_only)
+    _set(env, report, frameworks, "on", level=level, repair=repair, apply=not consent_only)
 
 
 @click.command("local")
@@ -63,8 +74,7 @@ def enable(env, report, frameworks, level, repair, consent_only):
 @reporting("local", _render)
 def local(env, report, frameworks, level, repair, consent_only):
     """Collect locally only: nothing is ever sent (all frameworks, or the ones named)."""
-    modes.set_mode(env, report, frameworks, "local", level=level, repair=repair,
-                   apply=not consent_only)
+    _set(env, report, frameworks, "local", level=level, repair=repair, apply=not consent_only)
 
 
 @click.command("reset")
@@ -80,6 +90,9 @@ def reset(env, report, frameworks, repair):
     usagectl last wrote into them (reset writes nothing there): change them with
     `usagectl enable`/`disable`, or with the framework's own commands.
     """
+    if env.system:
+        _set(env, report, frameworks, None, repair=repair)
+        return
     modes.set_mode(env, report, frameworks, None, repair=repair, apply=False)
     report.note("The frameworks' own settings keep what usagectl last wrote there; `usagectl "
                 "status` shows what each will do now.")

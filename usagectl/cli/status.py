@@ -13,7 +13,7 @@ from usagectl.output import views
               help="Judge the runtime hook and the installed frameworks in this Python (or venv "
                    "directory), e.g. the environment that runs your workflows under pipx.")
 @json_option
-@reporting("status", views.status)
+@reporting("status", lambda env, report: (views.system_status if env.system else views.status)(env, report))
 def status(env, report, frameworks, python):
     """Show each framework's effective telemetry mode and what decided it.
 
@@ -24,4 +24,14 @@ def status(env, report, frameworks, python):
     ENFORCED where the hook is missing, with the command that fixes it. Exit status 4
     when the consent or policy file is damaged.
     """
+    if env.system:
+        # What a user who never ran usagectl gets, and the system-wide files behind it.
+        from usagectl.commands import system
+
+        system.status(env, report)
+        if env.read_policy().problem:
+            from usagectl.core.exitcodes import ExitCode
+
+            report.exit_code = ExitCode.CONSENT_DAMAGED
+        return
     core.status(env, report, frameworks, python=python)

@@ -12,9 +12,11 @@ from usagectl.output import views as render
 @framework_argument()
 @click.option("--repair", is_flag=True,
               help="If a framework's settings file is invalid, keep a backup and rewrite it.")
+@click.option("--python", "pythons", multiple=True, metavar="PYTHON",
+              help="With --system: also install the runtime hook in this system interpreter (repeatable).")
 @json_option
-@reporting("sync", render.sync)
-def sync_command(env, report, frameworks, repair):
+@reporting("sync", lambda env, report: (render.system_changes if env.system else render.sync)(env, report))
+def sync_command(env, report, frameworks, repair, pythons):
     """Write the consent file's decision into each framework's own settings.
 
     Repairs drift, e.g. after someone ran `ray enable-usage-stats`. DO_NOT_TRACK is
@@ -22,6 +24,19 @@ def sync_command(env, report, frameworks, repair):
     """
     from usagectl.core import store
 
+    if env.system:
+        from usagectl.commands import system
+        from usagectl.core.system import require_admin
+
+        require_admin(env)
+        report.data = {"policy": env.read_policy().path, "changes": [],
+                       "applied": system.apply_system(env, report, pythons)}
+        return
+    if pythons:
+        from usagectl.core.errors import BadInput
+
+        raise BadInput("--python is for `usagectl --system sync`; `usagectl hook install --python` hooks one "
+                       "interpreter for you")
     names = modes.parse_names(frameworks)
     snapshot = decisions.Snapshot(env)
     decisions.warn_problems(report, snapshot)

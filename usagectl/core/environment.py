@@ -73,6 +73,8 @@ class Environment:
         #: Places given with --path on this command line: searched for every framework's
         #: records, as the settings' [search] globs are.
         self.extra_paths = []
+        #: `usagectl --system`: the command acts on the system policy and system-wide settings.
+        self.system = False
 
     # Locations -----------------------------------------------------------
     @property

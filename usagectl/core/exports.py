@@ -33,3 +33,10 @@ class Format:
         """``decisions``: usagectl.export.Decisions (each framework's decision, and the
         variables that carry them); ``text``/``path``: the input file, for needs_input."""
         raise NotImplementedError
+
+
+def systemd_quote(assignment: str) -> str:
+    """One Environment= word: double-quoted, with systemd's escapes and % doubled (a
+    specifier character in unit files)."""
+    escaped = assignment.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return '"%s"' % escaped

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from usagectl.core.exports import Format, Result
+from usagectl.core.exports import Format, Result, systemd_quote
 from usagectl.export import Decisions
 
 _HEADER = "usagectl export %s: the consent file's decision as of this export; re-export after a change"
@@ -37,13 +37,6 @@ class KubernetesEnv(Format):
             lines.append("- name: %s\n  value: %s" % (name, json.dumps(value)))
         return Result("\n".join(lines) + "\n", notes=_no_variables_note(decisions),
                       details={"variables": [[n, v] for _f, n, v in variables]})
-
-
-def systemd_quote(assignment: str) -> str:
-    """One Environment= word: double-quoted, with systemd's escapes and % doubled (a
-    specifier character in unit files)."""
-    escaped = assignment.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
-    return '"%s"' % escaped
 
 
 class SystemdDropIn(Format):

@@ -122,6 +122,15 @@ class Framework:
         """
         return []
 
+    def system_apply(self, env: Environment, decision: Decision) -> dict[str, Any]:
+        """`usagectl --system`: carry the policy's decision for a user who never chose into
+        system-wide settings (a file every user's framework reads). -> dict(changed, notes)."""
+        return {"changed": [], "notes": []}
+
+    def system_state(self, env: Environment) -> list[dict[str, Any]]:
+        """The system-wide settings usagectl manages for this framework: [{path, present, detail}]."""
+        return []
+
     def export_formats(self) -> tuple[Any, ...]:
         """This framework's `usagectl export` formats (usagectl.export.Format objects):
         files only this framework reads, e.g. Ray's cluster launcher YAML."""

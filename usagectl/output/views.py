@@ -244,3 +244,40 @@ def verify_run(env, report):
     for note in run.get("notes", []):
         out.append("note: " + note)
     env.stdout.write("".join(safe_text(line) + "\n" for line in out))
+
+
+def system_changes(env, report):
+    """`usagectl --system enable|disable|local|reset`: the policy's new ceilings and what
+    was written system-wide."""
+    from usagectl.core.sanitize import safe_text
+
+    data = report.data
+    lines = []
+    for change in data["changes"]:
+        who = change["framework"] or "every framework (default)"
+        if change["to"] is None:
+            lines.append("System policy: no ceiling for %s (was %s)" % (who, change["from"] or "none"))
+        else:
+            lines.append("System policy: %s at most %s" % (who, change["to"]))
+    lines.append("Policy file: %s" % data["policy"])
+    for item in data["applied"]:
+        for path in item.get("changed", []):
+            lines.append("Wrote %s (%s)" % (path, item["framework"]))
+    env.stdout.write("".join(safe_text(line) + "\n" for line in lines))
+
+
+def system_status(env, report):
+    from usagectl.core.sanitize import safe_text
+
+    data = report.data
+    env.stdout.write(safe_text("System policy: %s%s" % (data["policy"], "" if data["policy_exists"] else " (none)"))
+                     + "\n")
+    rows = []
+    for row in data["frameworks"]:
+        ceiling = row["ceiling"] or "-"
+        if row["level"] is not None:
+            ceiling += " (level %d)" % row["level"]
+        settings = "; ".join("%s: %s" % (s["path"], s["detail"]) for s in row["system_settings"]) or "-"
+        rows.append([safe_text(row["framework"]), safe_text(ceiling), safe_text(row["everyone"]), safe_text(settings)])
+    env.stdout.write(plain_table(["FRAMEWORK", "CEILING", "A NEW USER GETS", "SYSTEM SETTINGS"], rows,
+                                 terminal_width(env)))

@@ -17,6 +17,10 @@ from usagectl.frameworks.base import Framework
 
 ENV_DISABLE = "BACALHAU_DISABLEANALYTICS"
 ENV_INTERVAL = "BACALHAU_UPDATECONFIG_INTERVAL"
+#: Where systemd keeps unit files (a drop-in goes under /etc/systemd/system/UNIT.d/).
+SYSTEMD_UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+DROPIN_NAME = "usagectl.conf"
+DROPIN_MARKER = b"# Managed by usagectl --system: Bacalhau analytics follow the system policy."
 KEY_DISABLE = "DisableAnalytics"
 KEY_UPDATE = "UpdateConfig"
 KEY_INTERVAL = "Interval"
@@ -335,6 +339,62 @@ class Bacalhau(Framework):
         return result
 
     # ------------------------------------------------------------ side channels
+    # ------------------------------------------------------------ system-wide (--system)
+    def _serve_units(self, env):
+        """systemd units that run `bacalhau serve` (their names): where a drop-in reaches it."""
+        from usagectl.core import system
+
+        found = []
+        for directory in SYSTEMD_UNIT_DIRS:
+            base = system.system_path(env, directory)
+            try:
+                names = sorted(n for n in os.listdir(base) if n.endswith(".service"))
+            except OSError:
+                continue
+            for name in names:
+                try:
+                    with open(os.path.join(base, name), "rb") as handle:
+                        text = handle.read(1 << 16).decode("utf-8", "replace")
+                except OSError:
+                    continue
+                if any(line.strip().startswith("ExecStart") and "bacalhau" in line and " serve" in line
+                       for line in text.splitlines()) and name not in found:
+                    found.append(name)
+        return found
+
+    def system_apply(self, env, decision):
+        from usagectl.core import system
+        from usagectl.core.exports import systemd_quote
+
+        changed, notes = [], []
+        units = self._serve_units(env)
+        for unit in units:
+            path = system.system_path(env, "/etc/systemd/system/%s.d/%s" % (unit, DROPIN_NAME))
+            if decision.mode in ("off", "local"):
+                lines = [DROPIN_MARKER.decode(), "[Service]"]
+                lines += ["Environment=%s" % systemd_quote("%s=%s" % pair) for pair in self.env_vars(decision)]
+                if system.write_shared(path, ("\n".join(lines) + "\n").encode("utf-8")):
+                    changed.append(path)
+                    notes.append("%s: run `systemctl daemon-reload` and restart it; a running node keeps "
+                                 "the environment it started with" % unit)
+            elif system.remove_ours(path, DROPIN_MARKER):
+                changed.append(path)
+        if not units:
+            notes.append("no systemd unit here runs `bacalhau serve`; each user's config.yaml is written by "
+                         "`usagectl sync`")
+        return {"changed": changed, "notes": notes}
+
+    def system_state(self, env):
+        from usagectl.core import system
+
+        states = []
+        for unit in self._serve_units(env):
+            path = system.system_path(env, "/etc/systemd/system/%s.d/%s" % (unit, DROPIN_NAME))
+            states.append({"path": path, "present": os.path.exists(path),
+                           "detail": "%s: analytics off in its environment" % unit if os.path.exists(path)
+                           else "%s: no usagectl drop-in" % unit})
+        return states
+
     def env_vars(self, decision):
         if decision.mode == "unset":
             return []

@@ -13,6 +13,8 @@ from usagectl.core.exports import Format, Result
 from usagectl.frameworks.coiled.framework import FILE_TEXT
 
 SYSTEM_FILE = "/etc/dask/zz-usagectl.yaml"
+#: In every system file usagectl writes: only such a file is ever removed.
+MARKER = b"# Managed by usagectl"
 
 _HEADER = """\
 # Managed by usagectl (`usagectl export dask-system`): Coiled analytics off for every user

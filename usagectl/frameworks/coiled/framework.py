@@ -549,6 +549,32 @@ class Coiled(Framework):
 
         return FORMATS
 
+    def system_apply(self, env, decision):
+        from usagectl.core import system
+        from usagectl.frameworks.coiled.export import MARKER, SYSTEM_FILE, system_file_text
+
+        path = system.system_path(env, SYSTEM_FILE)
+        if decision.mode in ("off", "local"):
+            changed = system.write_shared(path, system_file_text().encode("utf-8"))
+            return {"changed": [path] if changed else [], "notes": [
+                "dask reads %s for every user; a user's own dask config can still set analytics on, "
+                "which the runtime hook in the system interpreter overrides" % SYSTEM_FILE]}
+        removed = system.remove_ours(path, MARKER)
+        return {"changed": [path] if removed else [], "notes": []}
+
+    def system_state(self, env):
+        from usagectl.core import system
+        from usagectl.frameworks.coiled.export import MARKER, SYSTEM_FILE
+
+        path = system.system_path(env, SYSTEM_FILE)
+        try:
+            with open(path, "rb") as handle:
+                ours = MARKER in handle.read(4096)
+            return [{"path": path, "present": True,
+                     "detail": "Coiled analytics off for every user" if ours else "not written by usagectl"}]
+        except OSError:
+            return [{"path": path, "present": False, "detail": "no system dask file"}]
+
     def env_vars(self, decision):
         if decision.mode not in ("off", "local"):
             return []  # "on" needs no variable: the user's and Coiled's own settings apply
