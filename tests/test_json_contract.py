@@ -28,6 +28,10 @@ SUCCEEDING = [
     (["history"], 0),
     (["history", "-n", "1"], 0),
     (["completion", "bash"], 0),
+    (["export", "k8s-env"], 0),
+    (["export", "--list"], 0),
+    (["--system", "disable", "ray"], 0),
+    (["--system", "status"], 0),
 ]
 
 FAILING = [
@@ -40,6 +44,9 @@ FAILING = [
     (["show-last", "--since", "nonsense"], 2),   # our own BadInput
     (["request-deletion"], 2),                   # no framework named
     (["completion", "tcsh"], 2),
+    (["export", "ray-cluster"], 2),              # a patching format without its file
+    (["fleet"], 2),                              # no envelopes named
+    (["--system", "history"], 2),                # no administrator form
 ]
 
 

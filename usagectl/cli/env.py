@@ -2,9 +2,7 @@
 
 import click
 
-from usagectl import frameworks as registry
 from usagectl.cli._common import json_option, reporting
-from usagectl.commands import sync
 from usagectl.core.sanitize import safe_text
 from usagectl.output import shell as shellfmt
 
@@ -34,23 +32,15 @@ def env_command(env, report, shell):
     `eval "$(usagectl env)"`, or `usagectl env --shell dotenv > telemetry.env` for
     `docker run --env-file`.
     """
-    consent_snapshot = env.read_consent()
-    policy_snapshot = env.read_policy()
-    for problem in (policy_snapshot.problem, consent_snapshot.problem):
-        if problem:
-            report.warn_problem(problem, "treating every framework as off")
+    from usagectl.export import Decisions
+
+    decisions = Decisions(env)
+    for problem in decisions.problems:
+        report.warn_problem(problem, "treating every framework as off")
     frameworks = []
-    all_off = True
-    settings = env.read_settings()
-    blackholes = settings.table("blackhole") if not settings.problem else None
-    for adapter in registry.all():
-        decision = sync.persistent_decision(env, adapter.name, consent_snapshot, policy_snapshot)
-        all_off = all_off and decision.mode == "off"
-        variables = [list(pair) for pair in adapter.env_vars(decision)]
-        blackhole = (blackholes or {}).get(adapter.name) if isinstance(blackholes, dict) else None
-        if decision.mode in ("off", "local") and isinstance(blackhole, str) and blackhole:
-            # Only where the user named one (settings.toml [blackhole]): never by default.
-            variables.extend(list(pair) for pair in adapter.blackhole_env(blackhole))
+    for adapter in decisions.adapters:
+        decision = decisions.by_name[adapter.name]
+        variables = [list(pair) for pair in decisions.framework_variables(adapter)]
         if decision.mode == "unset":
             note = "no choice recorded; nothing to set"
         elif not variables and decision.mode == "on":
@@ -62,7 +52,6 @@ def env_command(env, report, shell):
             note = None
         frameworks.append({"framework": adapter.name, "mode": decision.mode, "variables": variables,
                            "note": note})
-    # DO_NOT_TRACK reaches other tools too, so it is set only when the user chose off for all.
-    global_vars = [["DO_NOT_TRACK", "1"]] if all_off else []
+    global_vars = [list(pair) for pair in decisions.global_variables()]
     report.data = {"shell": shell, "frameworks": frameworks, "global": global_vars,
                    "modes": {f["framework"]: f["mode"] for f in frameworks}}

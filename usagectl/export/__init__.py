@@ -30,6 +30,10 @@ class Decisions:
 
         self.consent = env.read_consent()
         self.policy = env.read_policy()
+        settings = env.read_settings()
+        blackholes = settings.table("blackhole") if not settings.problem else None
+        #: settings.toml [blackhole]: where the user sends what no switch stops (never by default).
+        self.blackholes = blackholes if isinstance(blackholes, dict) else {}
         self.problems = [p for p in (self.policy.problem, self.consent.problem) if p]
         self.by_name = {}
         self.adapters = registry.all()
@@ -43,16 +47,28 @@ class Decisions:
         """off or local: the framework must not send."""
         return self.by_name[name].mode in ("off", "local")
 
-    def variables(self) -> list[tuple[str, str, str]]:
-        """(framework, variable, value) for every framework whose decision has variables,
-        then DO_NOT_TRACK=1 when every framework is off (it reaches other tools too)."""
-        out = []
-        for adapter in self.adapters:
-            for name, value in adapter.env_vars(self.by_name[adapter.name]):
-                out.append((adapter.name, name, value))
+    def framework_variables(self, adapter: Any) -> list[tuple[str, str]]:
+        """The framework's own variables for its decision, and, while it may not send, the
+        blackhole the user named for what no switch stops."""
+        decision = self.by_name[adapter.name]
+        pairs = list(adapter.env_vars(decision))
+        blackhole = self.blackholes.get(adapter.name)
+        if decision.mode in ("off", "local") and isinstance(blackhole, str) and blackhole:
+            pairs.extend(adapter.blackhole_env(blackhole))
+        return pairs
+
+    def global_variables(self) -> list[tuple[str, str]]:
+        """DO_NOT_TRACK=1 when every framework is off: it reaches other tools too, so only
+        when the user chose off for all."""
         if self.adapters and all(d.mode == "off" for d in self.by_name.values()):
-            out.append(("", "DO_NOT_TRACK", "1"))
-        return out
+            return [("DO_NOT_TRACK", "1")]
+        return []
+
+    def variables(self) -> list[tuple[str, str, str]]:
+        """(framework, variable, value) for every framework, then the global ones ("")."""
+        out = [(adapter.name, name, value) for adapter in self.adapters
+               for name, value in self.framework_variables(adapter)]
+        return out + [("", name, value) for name, value in self.global_variables()]
 
 
 def formats() -> dict[str, Format]:
