@@ -46,6 +46,8 @@ def load(directory: str = VECTORS_DIR) -> list[Case]:
             continue
         with open(os.path.join(directory, name), encoding="utf-8") as handle:
             doc = json.load(handle)
+        if doc.get("kind") == "locations":
+            continue  # see locations()
         for raw in doc["cases"]:
             cases.extend(_expand(name[:-5], doc["frameworks"], raw))
     return cases
@@ -154,3 +156,13 @@ def differences(case: Case, framework: str, got: dict[str, Any]) -> list[str]:
         if a != b:
             wrong.append("%s %s: want %r, got %r" % (framework, key, want.get(key), got.get(key)))
     return wrong
+
+
+def locations(directory: str = VECTORS_DIR) -> list[dict[str, Any]]:
+    """The location cases (vectors/locations.json): an environment and the paths it gives."""
+    with open(os.path.join(directory, "locations.json"), encoding="utf-8") as handle:
+        return json.load(handle)["cases"]
+
+
+def fill(text: str, root: str) -> str:
+    return text.replace("{root}", root)

@@ -18,6 +18,7 @@ CASES = harness.load()
 def test_the_vectors_cover_every_group_and_both_files():
     groups = {case.name.split("/")[0] for case in CASES}
     assert groups == {"corruption", "decisions", "environment", "policy", "toml"}
+    assert len(harness.locations()) >= 8
     assert sum(1 for c in CASES if c.name.startswith("corruption/consent-cut@")) > 300
     assert any(c.policy for c in CASES if c.name.startswith("corruption/policy-"))
     # Every expectation names all six fields: a vector can't pass by leaving one out.
@@ -70,3 +71,13 @@ def test_status_json_agrees_with_the_vector(case, tmp_path, cli):
     damaged = all(case.expected(f)["source"].startswith("damaged:") for f in case.frameworks)
     if damaged:
         assert result.exit_code == 4, result
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the location vectors are Linux's")
+@pytest.mark.parametrize("case", harness.locations(), ids=lambda c: c["name"])
+def test_reader_finds_the_files_where_the_vector_says(case, tmp_path):
+    root = str(tmp_path)
+    env = {k: harness.fill(v, root) for k, v in case["env"].items()}
+    got = (consent.consent_path(env), consent.policy_path(env), consent.ledger_path(env))
+    want = tuple(harness.fill(case[k], root) for k in ("consent_path", "policy_path", "ledger_path"))
+    assert got == want, case["about"]

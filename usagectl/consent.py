@@ -225,19 +225,23 @@ def _xdg_first(environ, name):
     return None
 
 
-def user_config_dir(environ=None):
-    env = _environ(environ)
-    override = env.get("USAGECTL_CONFIG_DIR")
+def _user_dir(env, override_var, xdg_var, linux_default):
+    """One of usagectl's per-user directories, as platformdirs places it: the USAGECTL_*
+    override, else the platform's base (an absolute XDG variable wins on Linux and macOS)."""
+    override = env.get(override_var)
     if override:
         return override
     if sys.platform == "win32":
         base = env.get("LOCALAPPDATA") or os.path.join(_home(env), "AppData", "Local")
-        return os.path.join(base, APP)
-    if sys.platform == "darwin":
-        base = _xdg(env, "XDG_CONFIG_HOME") or os.path.join(_home(env), "Library", "Application Support")
-        return os.path.join(base, APP)
-    base = _xdg(env, "XDG_CONFIG_HOME") or os.path.join(_home(env), ".config")
+    elif sys.platform == "darwin":
+        base = _xdg(env, xdg_var) or os.path.join(_home(env), "Library", "Application Support")
+    else:
+        base = _xdg(env, xdg_var) or os.path.join(_home(env), *linux_default)
     return os.path.join(base, APP)
+
+
+def user_config_dir(environ=None):
+    return _user_dir(_environ(environ), "USAGECTL_CONFIG_DIR", "XDG_CONFIG_HOME", (".config",))
 
 
 def site_config_dir(environ=None):
@@ -252,18 +256,7 @@ def site_config_dir(environ=None):
 
 
 def user_state_dir(environ=None):
-    env = _environ(environ)
-    override = env.get("USAGECTL_STATE_DIR")
-    if override:
-        return override
-    if sys.platform == "win32":
-        base = env.get("LOCALAPPDATA") or os.path.join(_home(env), "AppData", "Local")
-        return os.path.join(base, APP)
-    if sys.platform == "darwin":
-        base = _xdg(env, "XDG_STATE_HOME") or os.path.join(_home(env), "Library", "Application Support")
-        return os.path.join(base, APP)
-    base = _xdg(env, "XDG_STATE_HOME") or os.path.join(_home(env), ".local", "state")
-    return os.path.join(base, APP)
+    return _user_dir(_environ(environ), "USAGECTL_STATE_DIR", "XDG_STATE_HOME", (".local", "state"))
 
 
 def consent_path(environ=None):

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -239,4 +240,44 @@ func TestConformanceVectors(t *testing.T) {
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+func TestLocationVectors(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the location vectors are Linux's")
+	}
+	raw, err := os.ReadFile(filepath.Join(vectorsDir, "locations.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Cases []struct {
+			Name        string            `json:"name"`
+			Env         map[string]string `json:"env"`
+			ConsentPath string            `json:"consent_path"`
+			PolicyPath  string            `json:"policy_path"`
+			LedgerPath  string            `json:"ledger_path"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Cases) < 8 {
+		t.Fatalf("only %d location cases", len(file.Cases))
+	}
+	for _, c := range file.Cases {
+		c := c
+		t.Run(c.Name, func(t *testing.T) {
+			root := t.TempDir()
+			fill := func(s string) string { return strings.ReplaceAll(s, "{root}", root) }
+			getenv := func(name string) string { return fill(c.Env[name]) }
+			got := []string{ConsentPath(getenv), PolicyPath(getenv), LedgerPath(getenv)}
+			want := []string{fill(c.ConsentPath), fill(c.PolicyPath), fill(c.LedgerPath)}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("%s: got %s, want %s", c.Name, got[i], want[i])
+				}
+			}
+		})
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 	"unicode/utf8"
 )
@@ -41,28 +40,7 @@ type Sent struct {
 
 // UserStateDir is usagectl's state directory (USAGECTL_STATE_DIR moves it).
 func UserStateDir(env Getenv) string {
-	if v := env("USAGECTL_STATE_DIR"); v != "" {
-		return v
-	}
-	switch runtime.GOOS {
-	case "windows":
-		base := env("LOCALAPPDATA")
-		if base == "" {
-			base = filepath.Join(home(env), "AppData", "Local")
-		}
-		return filepath.Join(base, app)
-	case "darwin":
-		base := xdg(env, "XDG_STATE_HOME")
-		if base == "" {
-			base = filepath.Join(home(env), "Library", "Application Support")
-		}
-		return filepath.Join(base, app)
-	}
-	base := xdg(env, "XDG_STATE_HOME")
-	if base == "" {
-		base = filepath.Join(home(env), ".local", "state")
-	}
-	return filepath.Join(base, app)
+	return userDir(env, "USAGECTL_STATE_DIR", "XDG_STATE_HOME", ".local", "state")
 }
 
 // LedgerPath is the sent ledger.

@@ -49,30 +49,37 @@ func xdgFirst(env Getenv, name string) string {
 	return ""
 }
 
-// UserConfigDir is the directory of the consent file.
-func UserConfigDir(env Getenv) string {
-	if v := env("USAGECTL_CONFIG_DIR"); v != "" {
+// userDir is one of usagectl's per-user directories, as platformdirs places it: the
+// USAGECTL_* override, else the platform's base (an absolute XDG variable wins on Linux
+// and macOS).
+func userDir(env Getenv, overrideVar, xdgVar string, linuxDefault ...string) string {
+	if v := env(overrideVar); v != "" {
 		return v
 	}
+	var base string
 	switch runtime.GOOS {
 	case "windows":
-		base := env("LOCALAPPDATA")
+		base = env("LOCALAPPDATA")
 		if base == "" {
 			base = filepath.Join(home(env), "AppData", "Local")
 		}
-		return filepath.Join(base, app)
 	case "darwin":
-		base := xdg(env, "XDG_CONFIG_HOME")
+		base = xdg(env, xdgVar)
 		if base == "" {
 			base = filepath.Join(home(env), "Library", "Application Support")
 		}
-		return filepath.Join(base, app)
-	}
-	base := xdg(env, "XDG_CONFIG_HOME")
-	if base == "" {
-		base = filepath.Join(home(env), ".config")
+	default:
+		base = xdg(env, xdgVar)
+		if base == "" {
+			base = filepath.Join(append([]string{home(env)}, linuxDefault...)...)
+		}
 	}
 	return filepath.Join(base, app)
+}
+
+// UserConfigDir is the directory of the consent file.
+func UserConfigDir(env Getenv) string {
+	return userDir(env, "USAGECTL_CONFIG_DIR", "XDG_CONFIG_HOME", ".config")
 }
 
 // SiteConfigDir is the directory of the system policy.
