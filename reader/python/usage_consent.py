@@ -617,16 +617,53 @@ def _load_toml(data, path):
     # The common files parse without importing tomllib (which costs more than Python's
     # own start-up); anything outside that subset, errors included, goes to tomllib.
     doc = toml_subset_loads(text)
-    if doc is not None:
-        return doc, text, None
-    import tomllib
+    if doc is None:
+        import tomllib
 
-    try:
-        return tomllib.loads(text), text, None
-    except tomllib.TOMLDecodeError as exc:
-        return None, text, toml_problem(exc, text, path)
-    except RecursionError:  # tomllib recurses per nested array: thousands of "[" exhaust it
-        return None, text, Problem(path, "not valid TOML: nested too deeply to be a consent file")
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            return None, text, toml_problem(exc, text, path)
+        except RecursionError:  # tomllib recurses per nested array: thousands of "[" exhaust it
+            return None, text, Problem(path, "not valid TOML: nested too deeply to be a consent file")
+    problem = _beyond_int64(doc, text, path)
+    if problem:
+        return None, text, problem
+    return doc, text, None
+
+
+def _beyond_int64(doc, text, path):
+    """A Problem when any integer in the document is outside TOML's 64-bit range.
+
+    TOML 1.0 lets a parser either keep such an integer or reject the document; tomllib
+    keeps it, Go's and most others' reject it. The spec makes it damage everywhere, so
+    that every reader decides the same.
+    """
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if type(value) is int:
+            if not -_INT64_MAX - 1 <= value <= _INT64_MAX:
+                return Problem(path, "not valid TOML: an integer outside TOML's 64-bit range",
+                               _line_of_integer(text, value))
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
+
+
+def _line_of_integer(text, value):
+    import re  # only on this rare path: re costs more than the reader itself
+
+    for number, line in enumerate(text.splitlines(), 1):
+        for token in re.findall(r"[+-]?[0-9][0-9_]*", line.split("#", 1)[0]):
+            try:
+                if int(token.replace("_", ""), 10) == value:
+                    return number
+            except ValueError:
+                continue
+    return None
 
 
 def toml_problem(exc, text, path):
