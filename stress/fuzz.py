@@ -191,7 +191,7 @@ def fuzz(reader, examples):
 
 
 def main():
-    args, scale = common.parse_args(__doc__, examples=(300, 10000))
+    args, scale = common.parse_args(__doc__, examples=(150, 10000))
     figures = common.Figures("fuzzing (%s)" % args.scale)
     home = common.Home()
     home.activate()

@@ -61,7 +61,7 @@ def _measure(home, argv, repeats):
 
 
 def main():
-    args, scale = common.parse_args(__doc__, records=(50_000, 1_000_000), repeats=(5, 9))
+    args, scale = common.parse_args(__doc__, records=(20_000, 1_000_000), repeats=(5, 9))
     figures = common.Figures("a million records (%s)" % args.scale)
     count = scale["records"]
     cases = [

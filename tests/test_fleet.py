@@ -2,12 +2,24 @@
 
 import json
 
+import pytest
 
-def _envelope(cli):
-    return cli("verify", "--json").stdout
+_CACHE = {}
 
 
-def test_each_envelope_is_a_row_and_bad_ones_are_rows_too(cli, tmp_path):
+@pytest.fixture
+def _envelope():
+    """A real `usagectl verify --json` envelope, made by the first test (in its own
+    isolated home) and reused: verify asks every framework's own code, which takes seconds."""
+    def make(cli):
+        if "envelope" not in _CACHE:
+            _CACHE["envelope"] = cli("verify", "--json").stdout
+        return _CACHE["envelope"]
+
+    return make
+
+
+def test_each_envelope_is_a_row_and_bad_ones_are_rows_too(cli, tmp_path, _envelope):
     good = _envelope(cli)
     assert json.loads(good)["data"]["host"]
     envelopes = tmp_path / "env"
@@ -28,7 +40,7 @@ def test_each_envelope_is_a_row_and_bad_ones_are_rows_too(cli, tmp_path):
     assert result.exit_code == 5
 
 
-def test_unknown_is_never_a_pass(cli, tmp_path):
+def test_unknown_is_never_a_pass(cli, tmp_path, _envelope):
     unknown = json.loads(_envelope(cli))
     unknown.update(exit_code=7, ok=False)
     path = tmp_path / "h.json"
@@ -40,7 +52,7 @@ def test_unknown_is_never_a_pass(cli, tmp_path):
     assert cli("fleet", str(empty)).exit_code == 7  # no host reported: nothing is known
 
 
-def test_hostile_names_and_details_cannot_drive_the_terminal(cli, tmp_path):
+def test_hostile_names_and_details_cannot_drive_the_terminal(cli, tmp_path, _envelope):
     envelope = json.loads(_envelope(cli))
     envelope["data"]["host"] = "\x1b[2Jevil[red]x[/red]"
     envelope.update(exit_code=1, error={"message": "\x1b]0;title\x07boom"})
@@ -50,7 +62,7 @@ def test_hostile_names_and_details_cannot_drive_the_terminal(cli, tmp_path):
     assert "\\x1b[2Jevil[red]x[/red]" in out
 
 
-def test_the_human_table_names_each_host(cli, tmp_path):
+def test_the_human_table_names_each_host(cli, tmp_path, _envelope):
     (tmp_path / "a.json").write_text(_envelope(cli))
     out = cli("fleet", str(tmp_path))
     assert out.exit_code == 0
