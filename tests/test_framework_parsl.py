@@ -151,3 +151,28 @@ def test_status_python_judges_another_environment(tmp_path, cli):
     assert row["installed_here"] is False            # Parsl isn't in that venv
     assert row["enforced"] is False and row["fix"] == "usagectl hook install --python %s" % python
     assert cli("status", "--python", "/nonexistent/python").exit_code == 2
+
+
+def test_before_levels_reads_the_installed_parsl_source_without_importing_it(tmp_path, monkeypatch):
+    import importlib.util
+    import sys
+
+    from usagectl.frameworks.parsl import framework
+
+    package = tmp_path / "parsl"
+    (package / "usage_tracking").mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('never imported')\n")
+    (package / "usage_tracking" / "usage.py").write_text("def check_tracking_enabled(self):\n    pass\n")
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        if name == "parsl":
+            return importlib.util.spec_from_file_location("parsl", str(package / "__init__.py"))
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.delitem(sys.modules, "parsl", raising=False)
+    assert framework.before_levels() is True          # 2024.3 and older: no levels
+    (package / "usage_tracking" / "usage.py").write_text("def check_tracking_level(self):\n    pass\n")
+    assert framework.before_levels() is False
+    assert "parsl" not in sys.modules
