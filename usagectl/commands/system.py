@@ -25,12 +25,17 @@ def _decision_for_everyone(env, name, policy):
     return consent.decide(name, environ=environ, consent=empty, policy=policy)
 
 
-def apply_system(env, report, pythons=()) -> list[dict[str, Any]]:
-    """Carry the policy into every framework's system-wide settings and install the hook
-    into ``pythons``. -> one entry per framework."""
+def _read_policy(env, report):
     policy = env.read_policy()
     if policy.problem:
         report.warn_problem(policy.problem, "every framework is off for every user")
+    return policy
+
+
+def apply_system(env, report, pythons=()) -> list[dict[str, Any]]:
+    """Carry the policy into every framework's system-wide settings and install the hook
+    into ``pythons``. -> one entry per framework."""
+    policy = _read_policy(env, report)
     applied = []
     for adapter in registry.all():
         decision = _decision_for_everyone(env, adapter.name, policy)
@@ -65,9 +70,7 @@ def set_ceiling(env, report, names, mode, level=None, repair=False):
 
 
 def status(env, report):
-    policy = env.read_policy()
-    if policy.problem:
-        report.warn_problem(policy.problem, "every framework is off for every user")
+    policy = _read_policy(env, report)
     rows = []
     for adapter in registry.all():
         decision = _decision_for_everyone(env, adapter.name, policy)

@@ -277,18 +277,26 @@ func (p *parser) keyValue(t *table) {
 	p.pos++
 	p.skipWhitespace()
 	value := p.value()
-	p.assign(t, path, value)
+	p.assign(t, path, value, nil)
 }
 
-func (p *parser) assign(t *table, path []string, value any) {
+// assign sets a (possibly dotted) key. Outside an inline table (opened nil) a dotted key
+// may extend only tables made by dotted keys; inside one, only those its own earlier
+// dotted keys made, which are collected in opened and closed when it ends.
+func (p *parser) assign(t *table, path []string, value any, opened *[]*table) {
 	for _, k := range path[:len(path)-1] {
 		switch next := t.keys[k].(type) {
 		case nil:
 			created := newTable(kindDotted)
+			if opened != nil {
+				created.kind = kindInline
+				p.inlineOpen[created] = true
+				*opened = append(*opened, created)
+			}
 			t.keys[k] = created
 			t = created
 		case *table:
-			if next.kind != kindDotted {
+			if (opened == nil && next.kind != kindDotted) || (opened != nil && !p.inlineOpen[next]) {
 				p.fail("key %q can't be extended with a dotted key", k)
 			}
 			t = next
@@ -580,7 +588,7 @@ func (p *parser) inlineTable() *table {
 		p.pos++
 		p.skipWhitespace()
 		value := p.value()
-		p.assignInline(t, path, value, &opened)
+		p.assign(t, path, value, &opened)
 		p.skipWhitespace()
 		if p.eof() {
 			p.fail("an inline table without its closing }")
@@ -602,31 +610,6 @@ func (p *parser) inlineTable() *table {
 			p.fail("inline table entries must be separated by commas, on one line")
 		}
 	}
-}
-
-func (p *parser) assignInline(t *table, path []string, value any, opened *[]*table) {
-	for _, k := range path[:len(path)-1] {
-		switch next := t.keys[k].(type) {
-		case nil:
-			created := newTable(kindInline)
-			p.inlineOpen[created] = true
-			*opened = append(*opened, created)
-			t.keys[k] = created
-			t = created
-		case *table:
-			if !p.inlineOpen[next] {
-				p.fail("key %q can't be extended with a dotted key", k)
-			}
-			t = next
-		default:
-			p.fail("key %q is already a value, not a table", k)
-		}
-	}
-	last := path[len(path)-1]
-	if _, exists := t.keys[last]; exists {
-		p.fail("key %q is defined twice", strings.Join(path, "."))
-	}
-	t.keys[last] = value
 }
 
 // scalar reads a boolean, number or date-time.
