@@ -90,10 +90,11 @@ def test_consent_on_never_loosens_a_cluster_yaml(cli, tmp_path):
     text = "head_start_ray_commands:\n  - ray start --head --disable-usage-stats  # ours\n" \
            "worker_start_ray_commands: []\n"
     path.write_text(text)
+    os.utime(path, (1_000_000_000, 1_000_000_000))
     assert cli("enable", "ray").exit_code == 0
     result = cli("export", "ray-cluster", str(path), "--in-place", "--json")
     assert result.exit_code == 0 and result.json()["data"]["changed"] is False
-    assert path.read_text() == text
+    assert path.read_text() == text and path.stat().st_mtime == 1_000_000_000  # not even rewritten
     assert "turn usage stats off; kept" in " ".join(result.json()["data"]["notes"])
 
 

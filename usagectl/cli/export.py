@@ -88,7 +88,8 @@ def export_command(env, report, format_name, file, in_place, output, list_format
     written = None
     if in_place or output:
         written = file if in_place else output
-        _write(written, result.text, fingerprint if in_place else None, replace_existing=in_place)
+        if output or result.changed:  # an unchanged file is left as it is, mtime included
+            _write(written, result.text, fingerprint if in_place else None, replace_existing=in_place)
     report.data = {"format": fmt.name, "input": file, "written": written, "changed": result.changed,
                    "modes": {name: d.mode for name, d in decisions.by_name.items()},
                    "notes": result.notes, "details": result.details,
