@@ -38,17 +38,6 @@ def _sealed(text):
     return store.seal(text)
 
 
-def _read(path):
-    from usagectl import _files
-
-    try:
-        return _files.read_regular(path, consent.MAX_FILE_BYTES)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as exc:
-        raise ConsentDamaged("cannot read the policy file %s: %s" % (path, exc.strerror or exc), path=path)
-
-
 def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False, now=None):
     """Set ``ceiling`` (off/local/on, with ``level``) on each target (None: the default
     entry); ``ceiling`` None removes the entry. -> [(target, old ceiling, new ceiling)]."""
@@ -58,7 +47,7 @@ def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False,
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o755, exist_ok=True)
     with fsutil.locked(path):
-        data = _read(path)
+        data = store.read_existing(path, "the policy file")
         backup = None
         if data is None:
             doc = _new_document()

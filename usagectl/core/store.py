@@ -105,7 +105,7 @@ def set_modes(consent_path, history_path, targets, mode, level, command, repair=
     now = now or utc_now()
     with fsutil.locked(consent_path):
         _recover_journal(consent_path, history_path)
-        data = _read_existing(consent_path)
+        data = read_existing(consent_path)
         backup = None
         changes = []
         if data is None:
@@ -159,7 +159,7 @@ def migrate_settings(consent_path, settings_path, history_path, command, now=Non
     now = now or utc_now()
     with fsutil.locked(consent_path):
         _recover_journal(consent_path, history_path)
-        data = _read_existing(consent_path)
+        data = read_existing(consent_path)
         if data is None or consent.parse_consent(data, consent_path).problem:
             return WriteResult([], None, consent_path)
         doc = tomlkit.parse(data.decode("utf-8"))
@@ -195,7 +195,9 @@ def seal(text):
     return "\n".join(lines) + "\n"
 
 
-def _read_existing(path):
+def read_existing(path, what="the consent file"):
+    """The bytes of the consent (or policy) file a writer is about to rewrite; None when it
+    does not exist. Raises ConsentDamaged when it exists and can't be read."""
     from usagectl import _files
 
     try:
@@ -204,9 +206,10 @@ def _read_existing(path):
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise ConsentDamaged("cannot read the consent file %s: %s" % (path, exc.strerror or exc),
+        raise ConsentDamaged("cannot read %s %s: %s" % (what, path, exc.strerror or exc),
                              hint="everything is treated as off until it can be read",
                              path=path)
+
 
 
 def _remove(doc, target):

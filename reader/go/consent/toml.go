@@ -353,12 +353,7 @@ func (p *parser) basicString() string {
 		case c == '\n' || c == '\r':
 			p.fail("a string without its closing quote")
 		default:
-			r, size := utf8.DecodeRuneInString(p.src[p.pos:])
-			if isControl(r) && r != '\t' {
-				p.fail("a control character in a string")
-			}
-			b.WriteRune(r)
-			p.pos += size
+			p.stringRune(&b)
 		}
 	}
 }
@@ -456,14 +451,22 @@ func (p *parser) multilineBasicString() string {
 			p.newline()
 			b.WriteByte('\n')
 		default:
-			r, size := utf8.DecodeRuneInString(p.src[p.pos:])
-			if isControl(r) && r != '\t' {
-				p.fail("a control character in a string")
-			}
-			b.WriteRune(r)
-			p.pos += size
+			p.stringRune(&b)
 		}
 	}
+}
+
+// stringRune consumes one character of a string's body, refusing control characters
+// (tab excepted), and copies it to b unless b is nil (literal strings are sliced whole).
+func (p *parser) stringRune(b *strings.Builder) {
+	r, size := utf8.DecodeRuneInString(p.src[p.pos:])
+	if isControl(r) && r != '\t' {
+		p.fail("a control character in a string")
+	}
+	if b != nil {
+		b.WriteRune(r)
+	}
+	p.pos += size
 }
 
 func (p *parser) trimFirstNewline() {
@@ -488,11 +491,7 @@ func (p *parser) literalString() string {
 		if c == '\n' || c == '\r' {
 			p.fail("a string without its closing quote")
 		}
-		r, size := utf8.DecodeRuneInString(p.src[p.pos:])
-		if isControl(r) && r != '\t' {
-			p.fail("a control character in a string")
-		}
-		p.pos += size
+		p.stringRune(nil)
 	}
 }
 
@@ -519,12 +518,7 @@ func (p *parser) multilineLiteralString() string {
 			b.WriteByte('\n')
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(p.src[p.pos:])
-		if isControl(r) && r != '\t' {
-			p.fail("a control character in a string")
-		}
-		b.WriteRune(r)
-		p.pos += size
+		p.stringRune(&b)
 	}
 }
 
