@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 VECTORS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vectors")
-FIELDS = ("mode", "level", "source", "since", "locked", "ceiling")
+FIELDS = ("mode", "level", "source", "since", "locked", "ceiling", "send")
 
 
 @dataclass

@@ -17,11 +17,11 @@ CASES = harness.load()
 
 def test_the_vectors_cover_every_group_and_both_files():
     groups = {case.name.split("/")[0] for case in CASES}
-    assert groups == {"corruption", "decisions", "environment", "policy", "toml"}
+    assert groups == {"categories", "corruption", "decisions", "environment", "policy", "toml"}
     assert len(harness.locations()) >= 8
     assert sum(1 for c in CASES if c.name.startswith("corruption/consent-cut@")) > 300
     assert any(c.policy for c in CASES if c.name.startswith("corruption/policy-"))
-    # Every expectation names all six fields: a vector can't pass by leaving one out.
+    # Every expectation names every field: a vector can't pass by leaving one out.
     for case in CASES:
         for want in case.expect.values():
             assert set(want) == set(harness.FIELDS), case.name
@@ -39,10 +39,11 @@ def test_reader_agrees_with_the_vector(case, tmp_path):
     for check in case.allowed:
         answer = consent.allowed(check["framework"], level=check["level"],
                                  collected_at=harness.instant(check["collected_at"]),
-                                 default=check["default"], environ=env)
+                                 default=check["default"], environ=env, category=check.get("category"))
         if answer != check["expect"]:
-            wrong.append("allowed(%r, level=%r, collected_at=%r, default=%r) is %r" % (
-                check["framework"], check["level"], check["collected_at"], check["default"], answer))
+            wrong.append("allowed(%r, level=%r, collected_at=%r, default=%r, category=%r) is %r" % (
+                check["framework"], check["level"], check["collected_at"], check["default"],
+                check.get("category"), answer))
     assert not wrong, "%s (%s)" % (case.name, case.about)
 
 

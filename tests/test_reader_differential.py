@@ -3,7 +3,7 @@
 The conformance vectors are cases someone thought of; this is the rest: every consent
 and policy text of the vectors, mutated at random (bytes flipped, cut, duplicated,
 hostile pieces inserted), decided by both readers for five frameworks. Any disagreement
-on mode, level, source, since, locked or ceiling fails, with the input that caused it.
+on mode, level, source, since, locked, ceiling or send fails, with the input that caused it.
 USAGECTL_DIFFERENTIAL_CASES raises the count (the stress suite's scale).
 """
 
@@ -30,13 +30,15 @@ HOSTILE = [b"\x00", b"\xff", b"\n", b"[", b"]", b"[[", b"]]", b"{", b"}", b'"', 
            b"=", b".", b",", b"#", b"\r", b"\t", b" ", b"\xe2\x80\xa8", b"\xc2\x85", b"99999999999999999999",
            b"-0", b"+1", b"0x1", b"1_0", b"inf", b"nan", b"1e3", b"2026-02-30", b"T", b"Z", b"+25:00", b"true",
            b'mode = "on"', b'ceiling = "off"', b"level = 2", b"[frameworks.ray]", b"[default]", b"schema = 1",
-           b"# end of usagectl consent file", b"# usagectl consent file, sealed"]
+           b"# end of usagectl consent file", b"# usagectl consent file, sealed", b'send = ["metrics"]',
+           b'mode = "local"']
 
 
 VALUES = [b'"off"', b'"on"', b'"local"', b"'on'", b'"""off"""', b'"o\\u006e"', b"1", b"2", b"0", b"-1", b"3_0",
           b"0x2", b"true", b"1.5", b"2026-01-01T00:00:00Z", b"2026-01-01 10:00:00+02:00", b"2026-01-01T00:00:00",
           b"2026-01-01", b'["a"]', b"[]", b"{}", b'{ mode = "off" }', b"9223372036854775807",
-          b"9223372036854775808", b'"maybe"', b"inf"]
+          b"9223372036854775808", b'"maybe"', b"inf", b'["metrics", "Code"]', b'["\xe2\x84\xaa"]', b'["a b"]',
+          b'[1]', b'["metrics", ["code"]]']
 HEADERS = [b"[default]", b"[frameworks.ray]", b"[frameworks.RAY]", b'[frameworks."my-tool"]', b"[frameworks.parsl]",
            b"[frameworks]", b"[search]", b"[[frameworks.x]]", b"[ frameworks . coiled ]", b'[frameworks." ray"]']
 
@@ -142,7 +144,7 @@ def test_both_readers_agree_on_mutated_files(go_reader, tmp_path):
         damaged += bool(snapshot.problem or policy.problem)
         for name, theirs in zip(FRAMEWORKS, go["decisions"]):
             ours = consent.decide(name, environ=empty, consent=snapshot, policy=policy).as_dict()
-            for key in ("mode", "level", "source", "locked", "ceiling"):
+            for key in ("mode", "level", "source", "locked", "ceiling", "send"):
                 if ours[key] != theirs[key]:
                     disagreements.append((directory, name, key, ours[key], theirs[key]))
             if harness.instant(ours["since"]) != harness.instant(theirs["since"]):

@@ -69,31 +69,37 @@ class Problem:
 
 
 class Entry:
-    """One entry of the consent file (the default, or one framework's)."""
+    """One entry of the consent file (the default, or one framework's).
 
-    __slots__ = ("mode", "level", "changed")
+    ``send`` (a tuple of category names, or None) narrows ``mode = "local"``: those
+    categories may still be sent. It is None when the entry has no ``send`` key.
+    """
 
-    def __init__(self, mode, level=None, changed=None):
+    __slots__ = ("mode", "level", "changed", "send")
+
+    def __init__(self, mode, level=None, changed=None, send=None):
         self.mode = mode
         self.level = level
         self.changed = changed
+        self.send = send
 
     def __repr__(self):
-        return "Entry(%r, level=%r, changed=%r)" % (self.mode, self.level, self.changed)
+        return "Entry(%r, level=%r, changed=%r, send=%r)" % (self.mode, self.level, self.changed, self.send)
 
 
 class Ceiling:
     """One ceiling of the system policy: the loosest mode (and level) a user may choose."""
 
-    __slots__ = ("mode", "level", "message")
+    __slots__ = ("mode", "level", "message", "send")
 
-    def __init__(self, mode, level=None, message=None):
+    def __init__(self, mode, level=None, message=None, send=None):
         self.mode = mode
         self.level = level
         self.message = message
+        self.send = send
 
     def __repr__(self):
-        return "Ceiling(%r, level=%r)" % (self.mode, self.level)
+        return "Ceiling(%r, level=%r, send=%r)" % (self.mode, self.level, self.send)
 
 
 class Snapshot:
@@ -125,6 +131,9 @@ class Decision:
     mode:    "off", "local", "on", or "unset" (no layer has a say: the framework's own
              default applies).
     level:   the highest level allowed (None: no cap; 0 when off).
+    send:    the categories that may still be sent while the mode is "local" (a sorted
+             tuple, often empty); () when off; None when the mode is "on" or "unset"
+             (no category is held back by consent).
     source:  which layer decided (one of the SOURCE_* strings).
     reason:  one sentence for humans.
     since:   when the deciding entry was last changed (an aware datetime), if known.
@@ -134,11 +143,12 @@ class Decision:
     """
 
     __slots__ = ("framework", "mode", "level", "source", "reason", "since", "locked", "ceiling",
-                 "problems")
+                 "problems", "send")
 
     def __init__(self, framework: str, mode: str, level: int | None, source: str, reason: str,
                  since: datetime.datetime | None = None, locked: bool = False,
-                 ceiling: str | None = None, problems: tuple[Problem, ...] = ()) -> None:
+                 ceiling: str | None = None, problems: tuple[Problem, ...] = (),
+                 send: tuple[str, ...] | None = None) -> None:
         self.framework = framework
         self.mode = mode
         self.level = level
@@ -148,10 +158,20 @@ class Decision:
         self.locked = locked
         self.ceiling = ceiling
         self.problems = tuple(problems)
+        if send is None and mode in ("off", "local"):
+            send = ()  # nothing is sent unless a category is named
+        self.send = send
 
     def __repr__(self):
-        return "Decision(%r, mode=%r, level=%r, source=%r, since=%r, locked=%r)" % (
-            self.framework, self.mode, self.level, self.source, self.since, self.locked)
+        return "Decision(%r, mode=%r, level=%r, source=%r, since=%r, locked=%r, send=%r)" % (
+            self.framework, self.mode, self.level, self.source, self.since, self.locked, self.send)
+
+    def sends(self, category: str | None = None) -> bool:
+        """Does consent let this category (None: everything) be sent? Ignores levels and
+        times (see allowed()); "unset" is False: the framework's own default decides."""
+        if self.mode == "on":
+            return True
+        return self.mode == "local" and category is not None and category.lower() in self.send
 
     def __eq__(self, other):
         if not isinstance(other, Decision):
@@ -171,6 +191,7 @@ class Decision:
             "locked": self.locked,
             "ceiling": self.ceiling,
             "problems": [str(p) for p in self.problems],
+            "send": list(self.send) if self.send is not None else None,
         }
 
 
@@ -731,7 +752,24 @@ def _entry_from(table, where, text, path, mode_key):
     if level is not None and (type(level) is not int or level < 1 or level > _INT64_MAX):
         raise _Invalid(Problem(path, "[%s] level must be a positive integer, not %r" % (where, level),
                                _line_of(text, where, "level")))
-    return mode, level
+    return mode, level, _send_from(table, mode, where, text, path, mode_key)
+
+
+def _send_from(table, mode, where, text, path, mode_key):
+    """The ``send`` list of an entry (sorted, lower case, no repeats), or None."""
+    send = table.get("send")
+    if send is None:
+        return None
+    if type(send) is not list or not all(isinstance(c, str) and valid_name(c) for c in send):
+        raise _Invalid(Problem(path, "[%s] send must be an array of category names (letters, digits, '-', "
+                               "'_' and '.')" % where, _line_of(text, where, "send")))
+    if mode == "on":
+        # "on" already sends every category: a list here was meant to narrow, and an old
+        # reader would ignore it. Fail closed and say how to write it.
+        raise _Invalid(Problem(path, "[%s] send only narrows %s = \"local\"; with \"on\" every category "
+                               "is sent (write %s = \"local\" to send only these)" % (where, mode_key, mode_key),
+                               _line_of(text, where, "send")))
+    return tuple(sorted({c.lower() for c in send}))
 
 
 class _Invalid(Exception):
@@ -744,8 +782,8 @@ def _parse_entries(doc, text, path, mode_key, make):
     default = None
     frameworks = {}
     if "default" in doc:
-        mode, level = _entry_from(doc["default"], "default", text, path, mode_key)
-        default = make(doc["default"], mode, level, "default", path, text)
+        mode, level, send = _entry_from(doc["default"], "default", text, path, mode_key)
+        default = make(doc["default"], mode, level, send, "default", path, text)
     section = doc.get("frameworks", {})
     if not isinstance(section, dict):
         raise _Invalid(Problem(path, "'frameworks' must be a table, not %s" % _type_name(section),
@@ -760,8 +798,8 @@ def _parse_entries(doc, text, path, mode_key, make):
             raise _Invalid(Problem(path, "framework %r appears twice" % name,
                                    _line_of(text, "frameworks." + raw_name)))
         where = "frameworks." + raw_name
-        mode, level = _entry_from(table, where, text, path, mode_key)
-        frameworks[name] = make(table, mode, level, where, path, text)
+        mode, level, send = _entry_from(table, where, text, path, mode_key)
+        frameworks[name] = make(table, mode, level, send, where, path, text)
     return default, frameworks
 
 
@@ -783,21 +821,21 @@ def read_policy(path: str | None = None, environ: Mapping[str, str] | None = Non
         return Snapshot(path, exists=True, problem=Problem(path, "unexpected error: %r" % (exc,)))
 
 
-def _make_entry(table, mode, level, where, path, text):
+def _make_entry(table, mode, level, send, where, path, text):
     changed = table.get("changed")
     if changed is not None and not _is_aware_datetime(changed):
         raise _Invalid(Problem(path, "[%s] changed must be a date-time with offset "
                                "(e.g. 2026-01-31T12:00:00Z)" % where,
                                _line_of(text, where, "changed")))
-    return Entry(mode, level, changed)
+    return Entry(mode, level, changed, send)
 
 
-def _make_ceiling(table, mode, level, where, path, text):
+def _make_ceiling(table, mode, level, send, where, path, text):
     message = table.get("message")
     if message is not None and not isinstance(message, str):
         raise _Invalid(Problem(path, "[%s] message must be a string" % where,
                                _line_of(text, where, "message")))
-    return Ceiling(mode, level, message)
+    return Ceiling(mode, level, message, send)
 
 
 def _is_aware_datetime(value):
@@ -855,7 +893,24 @@ def ceiling_for(policy, framework):
     mode = min((c.mode for c in found), key=_RANK.__getitem__)
     levels = [c.level for c in found if c.level is not None]
     messages = [c.message for c in found if c.message]
-    return Ceiling(mode, min(levels) if levels else None, messages[-1] if messages else None)
+    send = _meet(_sendable(c.mode, c.send) for c in found) if mode == "local" else None
+    return Ceiling(mode, min(levels) if levels else None, messages[-1] if messages else None, send)
+
+
+def _sendable(mode, send):
+    """The categories a layer lets be sent: None for all ("on"), else a set."""
+    if mode == "on":
+        return None
+    return set(send or ()) if mode == "local" else set()
+
+
+def _meet(allowed):
+    """The categories every layer lets be sent, as a sorted tuple (None: all of them)."""
+    result = None
+    for categories in allowed:
+        if categories is not None:
+            result = set(categories) if result is None else result & categories
+    return tuple(sorted(result)) if result is not None else None
 
 
 def decide(framework: str, environ: Mapping[str, str] | None = None, consent_path: str | None = None,
@@ -890,22 +945,23 @@ def _decide(name, env, consent, policy):
 
     # Layers in order of authority: when several agree on the most restrictive mode,
     # the first one is named as the source.
+    # Each layer: (mode, level cap, source, changed, reason, send list).
     layers = []
     if ceiling is not None:
         layers.append((ceiling.mode, ceiling.level, SOURCE_POLICY, None,
-                       "the system policy %s caps %s at %s" % (policy.path, name, ceiling.mode)))
+                       "the system policy %s caps %s at %s" % (policy.path, name, ceiling.mode), ceiling.send))
     if do_not_track(env):
         layers.append(("off", None, SOURCE_DO_NOT_TRACK, None,
-                       "DO_NOT_TRACK=%s is set in the environment" % env.get("DO_NOT_TRACK")))
+                       "DO_NOT_TRACK=%s is set in the environment" % env.get("DO_NOT_TRACK"), None))
     user_layers = []
     entry = consent.frameworks.get(name)
     if entry is not None:
         user_layers.append((entry.mode, entry.level, SOURCE_FRAMEWORK_ENTRY, entry.changed,
-                            "the consent file's entry for %s says %s" % (name, entry.mode)))
+                            "the consent file's entry for %s says %s" % (name, entry.mode), entry.send))
     if consent.default is not None:
         d = consent.default
         user_layers.append((d.mode, d.level, SOURCE_DEFAULT_ENTRY, d.changed,
-                            "the consent file's default entry says %s" % d.mode))
+                            "the consent file's default entry says %s" % d.mode, d.send))
     layers.extend(user_layers)
 
     restricting = [layer for layer in layers if layer[0] != "on"]
@@ -918,6 +974,11 @@ def _decide(name, env, consent, policy):
 
     mode = min((layer[0] for layer in layers), key=_RANK.__getitem__)
     deciding = next(layer for layer in layers if layer[0] == mode)
+    send = None
+    if mode == "local":
+        # Only the categories every layer lets through, and only those a consent entry
+        # names: a policy's list caps what a user may send, it never opts anyone in.
+        send = _meet(_sendable(layer[0], layer[5]) for layer in layers) if user_layers else ()
     if mode == "off":
         level = 0
         since = deciding[3]
@@ -927,17 +988,24 @@ def _decide(name, env, consent, policy):
         # Data collected before the latest opt-in must not be sent: report that moment.
         times = [layer[3] for layer in user_layers if layer[3] is not None]
         since = max(times) if times else None
-    return Decision(name, mode, level, deciding[2], deciding[4], since=since, locked=locked,
-                    ceiling=ceiling_mode)
+    reason = deciding[4]
+    if send:
+        reason += "; of its categories only %s may be sent" % ", ".join(send)
+    return Decision(name, mode, level, deciding[2], reason, since=since, locked=locked,
+                    ceiling=ceiling_mode, send=send)
 
 
 def allowed(framework: str, level: int = 1, collected_at: datetime.datetime | None = None,
-            default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
-    """May ``framework`` send a report of this ``level`` now?
+            default: bool = False, environ: Mapping[str, str] | None = None,
+            category: str | None = None) -> bool:
+    """May ``framework`` send a report of this ``level`` (and ``category``) now?
 
     ``collected_at`` (an aware datetime) is when the data was collected: data from
     before the latest opt-in is never allowed. ``default`` is the answer when no one
-    has chosen (the framework's own default). Never raises; errors mean False.
+    has chosen (the framework's own default). ``category`` names what the report is
+    (e.g. "metrics"): a user may allow some categories only (mode "local" with a
+    ``send`` list), and a report without a category is then refused. Never raises;
+    errors mean False.
     """
     try:
         decision = decide(framework, environ=environ)
@@ -945,7 +1013,7 @@ def allowed(framework: str, level: int = 1, collected_at: datetime.datetime | No
             return False
         if decision.mode == "unset":
             return bool(default)
-        if decision.mode != "on":
+        if not decision.sends(category):
             return False
         if collected_at is not None and decision.since is not None and collected_at < decision.since:
             return False

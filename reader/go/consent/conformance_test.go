@@ -33,12 +33,13 @@ type fileSpec struct {
 }
 
 type expectation struct {
-	Mode    string  `json:"mode"`
-	Level   *int64  `json:"level"`
-	Source  string  `json:"source"`
-	Since   *string `json:"since"`
-	Locked  bool    `json:"locked"`
-	Ceiling *string `json:"ceiling"`
+	Mode    string          `json:"mode"`
+	Level   *int64          `json:"level"`
+	Source  string          `json:"source"`
+	Since   *string         `json:"since"`
+	Locked  bool            `json:"locked"`
+	Ceiling *string         `json:"ceiling"`
+	Send    json.RawMessage `json:"send"`
 }
 
 type allowedCheck struct {
@@ -46,6 +47,7 @@ type allowedCheck struct {
 	Level       int64   `json:"level"`
 	CollectedAt *string `json:"collected_at"`
 	Default     bool    `json:"default"`
+	Category    string  `json:"category"`
 	Expect      bool    `json:"expect"`
 }
 
@@ -163,6 +165,14 @@ func run(t *testing.T, frameworks []string, c vectorCase, consentData, policyDat
 		if got.Ceiling != wantCeiling {
 			t.Errorf("%s: ceiling %q, want %q", fw, got.Ceiling, wantCeiling)
 		}
+		// null in the vector: no category held back (a nil Send); a list: exactly those.
+		var wantSend []string
+		if len(want.Send) == 0 || json.Unmarshal(want.Send, &wantSend) != nil {
+			t.Fatalf("%s: the vector's expectation has no valid send (null or a list)", fw)
+		}
+		if (wantSend == nil) != (got.Send == nil) || strings.Join(wantSend, ",") != strings.Join(got.Send, ",") {
+			t.Errorf("%s: send %#v, want %s", fw, got.Send, want.Send)
+		}
 		wantSince := instant(t, want.Since)
 		if (got.Since == nil) != (wantSince == nil) || (got.Since != nil && !got.Since.Equal(*wantSince)) {
 			t.Errorf("%s: since %v, want %v", fw, got.Since, wantSince)
@@ -173,9 +183,9 @@ func run(t *testing.T, frameworks []string, c vectorCase, consentData, policyDat
 		if when := instant(t, check.CollectedAt); when != nil {
 			collected = *when
 		}
-		if got := AllowedWith(check.Framework, check.Level, collected, check.Default, options); got != check.Expect {
-			t.Errorf("Allowed(%q, %d, %v, %v) = %v, want %v", check.Framework, check.Level, check.CollectedAt,
-				check.Default, got, check.Expect)
+		if got := AllowedCategory(check.Framework, check.Category, check.Level, collected, check.Default, options); got != check.Expect {
+			t.Errorf("AllowedCategory(%q, %q, %d, %v, %v) = %v, want %v", check.Framework, check.Category, check.Level,
+				check.CollectedAt, check.Default, got, check.Expect)
 		}
 	}
 }

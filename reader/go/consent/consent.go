@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -71,6 +72,7 @@ type Entry struct {
 	Level   *int64
 	Changed *time.Time // consent entries only
 	Message string     // policy entries only
+	Send    []string   // with mode (ceiling) "local": the categories that may still be sent; sorted, lower case
 }
 
 // Snapshot is what one read of a consent or policy file found.
@@ -93,6 +95,27 @@ type Decision struct {
 	Locked    bool       // a policy ceiling applies
 	Ceiling   string     // the policy's ceiling mode, "" if none
 	Problems  []Problem
+	// Send: while Mode is local, the categories that may still be sent (sorted; often
+	// empty); empty when off; nil when on or unset (consent holds no category back).
+	Send []string
+}
+
+// Sends says whether consent lets this category ("": everything) be sent. It ignores
+// levels and times (see Allowed); unset is false: the framework's own default decides.
+func (d Decision) Sends(category string) bool {
+	if d.Mode == ModeOn {
+		return true
+	}
+	if d.Mode != ModeLocal || category == "" {
+		return false
+	}
+	category = strings.ToLower(category)
+	for _, c := range d.Send {
+		if c == category {
+			return true
+		}
+	}
+	return false
 }
 
 // Options moves the files and the environment a decision reads (tests, tools).
@@ -117,7 +140,7 @@ func Decide(framework string) Decision { return DecideWith(framework, Options{})
 func DecideWith(framework string, o Options) (d Decision) {
 	defer func() {
 		if r := recover(); r != nil { // never into the host program
-			d = Decision{Framework: framework, Mode: ModeOff, Level: int64p(0), Source: SourceError,
+			d = Decision{Framework: framework, Mode: ModeOff, Level: int64p(0), Send: []string{}, Source: SourceError,
 				Reason: fmt.Sprintf("the consent reader failed (%v), so telemetry is off", r)}
 		}
 	}()
@@ -141,6 +164,13 @@ func Allowed(framework string, level int64, collectedAt time.Time, def bool) boo
 
 // AllowedWith is Allowed with other files or another environment.
 func AllowedWith(framework string, level int64, collectedAt time.Time, def bool, o Options) (ok bool) {
+	return AllowedCategory(framework, "", level, collectedAt, def, o)
+}
+
+// AllowedCategory is AllowedWith for a report of one category (e.g. "metrics"): a user
+// may allow some categories only (mode "local" with a send list), and a report without
+// a category ("") is then refused.
+func AllowedCategory(framework, category string, level int64, collectedAt time.Time, def bool, o Options) (ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false
@@ -153,7 +183,7 @@ func AllowedWith(framework string, level int64, collectedAt time.Time, def bool,
 	if d.Mode == ModeUnset {
 		return def
 	}
-	if d.Mode != ModeOn {
+	if !d.Sends(category) {
 		return false
 	}
 	if !collectedAt.IsZero() && d.Since != nil && collectedAt.Before(*d.Since) {
@@ -300,6 +330,13 @@ func makeEntry(raw any, where, modeKey string) (Entry, string) {
 		}
 		entry.Level = &n
 	}
+	if raw, present := table["send"]; present {
+		send, problem := sendList(raw, where, modeKey, modeText)
+		if problem != "" {
+			return Entry{}, problem
+		}
+		entry.Send = send
+	}
 	if modeKey == "mode" {
 		if changed, present := table["changed"]; present {
 			when, isTime := changed.(time.Time)
@@ -318,32 +355,102 @@ func makeEntry(raw any, where, modeKey string) (Entry, string) {
 	return entry, ""
 }
 
+// sendList validates an entry's send array: category names, and only with local ("on"
+// already sends every category; a list there was meant to narrow, so fail closed).
+func sendList(raw any, where, modeKey, mode string) ([]string, string) {
+	items, isArray := raw.([]any)
+	if !isArray {
+		return nil, fmt.Sprintf("[%s] send must be an array of category names (letters, digits, '-', '_' and '.')", where)
+	}
+	seen := map[string]bool{}
+	for _, item := range items {
+		name, isString := item.(string)
+		if !isString || !ValidName(name) {
+			return nil, fmt.Sprintf("[%s] send must be an array of category names (letters, digits, '-', '_' and '.')", where)
+		}
+		seen[strings.ToLower(name)] = true
+	}
+	if mode == ModeOn {
+		return nil, fmt.Sprintf("[%s] send only narrows %s = \"local\"; with \"on\" every category is sent", where, modeKey)
+	}
+	return sortedKeys(seen), ""
+}
+
+func sortedKeys(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sendable is the set of categories a layer lets be sent: nil for all ("on").
+func sendable(mode string, send []string) map[string]bool {
+	if mode == ModeOn {
+		return nil
+	}
+	set := map[string]bool{}
+	if mode == ModeLocal {
+		for _, c := range send {
+			set[c] = true
+		}
+	}
+	return set
+}
+
+// meet is what every layer lets be sent (nil: all).
+func meet(sets ...map[string]bool) map[string]bool {
+	var result map[string]bool
+	for _, set := range sets {
+		if set == nil {
+			continue
+		}
+		if result == nil {
+			result = map[string]bool{}
+			for k := range set {
+				result[k] = true
+			}
+			continue
+		}
+		for k := range result {
+			if !set[k] {
+				delete(result, k)
+			}
+		}
+	}
+	return result
+}
+
 type layer struct {
 	mode   string
 	level  *int64
 	source string
 	when   *time.Time
 	reason string
+	send   []string
 }
 
 func int64p(n int64) *int64 { return &n }
 
 func decide(name string, env Getenv, consent, policy Snapshot) Decision {
 	if policy.Problem != nil {
-		return Decision{Framework: name, Mode: ModeOff, Level: int64p(0), Source: SourceDamagedPolicy,
+		return Decision{Framework: name, Mode: ModeOff, Level: int64p(0), Send: []string{}, Source: SourceDamagedPolicy,
 			Reason: "the policy file can't be trusted, so every framework is off", Locked: true,
 			Ceiling: ModeOff, Problems: []Problem{*policy.Problem}}
 	}
 	if consent.Problem != nil {
-		return Decision{Framework: name, Mode: ModeOff, Level: int64p(0), Source: SourceDamagedConsent,
+		return Decision{Framework: name, Mode: ModeOff, Level: int64p(0), Send: []string{}, Source: SourceDamagedConsent,
 			Reason: "the consent file can't be trusted, so every framework is off", Problems: []Problem{*consent.Problem}}
 	}
 	// The policy ceiling: the most restrictive of the default and the framework's.
 	var ceiling *Entry
+	var ceilingSets []map[string]bool
 	for _, c := range []*Entry{policy.Default, entryPtr(policy.Frameworks, name)} {
 		if c == nil {
 			continue
 		}
+		ceilingSets = append(ceilingSets, sendable(c.Mode, c.Send))
 		if ceiling == nil {
 			copied := *c
 			ceiling = &copied
@@ -356,25 +463,31 @@ func decide(name string, env Getenv, consent, policy Snapshot) Decision {
 			ceiling.Level = c.Level
 		}
 	}
+	if ceiling != nil {
+		ceiling.Send = nil
+		if ceiling.Mode == ModeLocal {
+			ceiling.Send = sortedKeys(meet(ceilingSets...))
+		}
+	}
 	locked := ceiling != nil && (ceiling.Mode != ModeOn || ceiling.Level != nil)
 	ceilingMode := ""
 	var layers, user []layer
 	if ceiling != nil {
 		ceilingMode = ceiling.Mode
 		layers = append(layers, layer{ceiling.Mode, ceiling.Level, SourcePolicy, nil,
-			fmt.Sprintf("the system policy %s caps %s at %s", policy.Path, name, ceiling.Mode)})
+			fmt.Sprintf("the system policy %s caps %s at %s", policy.Path, name, ceiling.Mode), ceiling.Send})
 	}
 	if DoNotTrack(env) {
 		layers = append(layers, layer{ModeOff, nil, SourceDoNotTrack, nil,
-			fmt.Sprintf("DO_NOT_TRACK=%s is set in the environment", env("DO_NOT_TRACK"))})
+			fmt.Sprintf("DO_NOT_TRACK=%s is set in the environment", env("DO_NOT_TRACK")), nil})
 	}
 	if e := entryPtr(consent.Frameworks, name); e != nil {
 		user = append(user, layer{e.Mode, e.Level, SourceFrameworkEntry, e.Changed,
-			fmt.Sprintf("the consent file's entry for %s says %s", name, e.Mode)})
+			fmt.Sprintf("the consent file's entry for %s says %s", name, e.Mode), e.Send})
 	}
 	if d := consent.Default; d != nil {
 		user = append(user, layer{d.Mode, d.Level, SourceDefaultEntry, d.Changed,
-			fmt.Sprintf("the consent file's default entry says %s", d.Mode)})
+			fmt.Sprintf("the consent file's default entry says %s", d.Mode), d.Send})
 	}
 	layers = append(layers, user...)
 
@@ -409,7 +522,23 @@ func decide(name string, env Getenv, consent, policy Snapshot) Decision {
 	if mode == ModeOff {
 		d.Level = int64p(0)
 		d.Since = deciding.when
+		d.Send = []string{}
 		return d
+	}
+	if mode == ModeLocal {
+		// Only what every layer lets through, and only what a consent entry names: a
+		// policy's list caps what a user may send, it never opts anyone in.
+		d.Send = []string{}
+		if len(user) > 0 {
+			sets := []map[string]bool{}
+			for _, l := range layers {
+				sets = append(sets, sendable(l.mode, l.send))
+			}
+			d.Send = sortedKeys(meet(sets...))
+		}
+		if len(d.Send) > 0 {
+			d.Reason += "; of its categories only " + strings.Join(d.Send, ", ") + " may be sent"
+		}
 	}
 	var lowest int64 = math.MaxInt64
 	capped := false

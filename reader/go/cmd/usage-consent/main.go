@@ -33,6 +33,7 @@ type decision struct {
 	Locked    bool     `json:"locked"`
 	Ceiling   *string  `json:"ceiling"`
 	Problems  []string `json:"problems"`
+	Send      []string `json:"send"`
 }
 
 func main() {
@@ -77,7 +78,7 @@ func cases(list string, frameworks []string) int {
 
 func row(d consent.Decision) decision {
 	out := decision{Framework: d.Framework, Mode: d.Mode, Level: d.Level, Source: d.Source, Reason: d.Reason,
-		Locked: d.Locked, Problems: []string{}}
+		Locked: d.Locked, Problems: []string{}, Send: d.Send}
 	if d.Since != nil {
 		s := d.Since.UTC().Format(time.RFC3339Nano)
 		out.Since = &s
