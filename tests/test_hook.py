@@ -408,6 +408,20 @@ def test_coiled_passes_through_when_on(hooked, cli):
     assert out["register"].startswith("raised") and out["dask_setup"].startswith("raised")
 
 
+@pytest.mark.frameworks
+@pytest.mark.netns
+def test_coiled_plugin_follows_the_metrics_category(hooked, cli):
+    # Categories other than metrics: the plugin (what sends metrics) is refused.
+    assert cli("enable", "coiled", "--only", "events,spans").exit_code == 0
+    proc = run_py(hooked, COILED_PROBE, netns=True)
+    assert json.loads(proc.stdout) == {"register": "None", "dask_setup": "None", "calls": []}
+    assert "coiled.analytics.register() refused: telemetry consent for coiled is local" in proc.stderr
+    # Metrics allowed: the real code runs (the dask config holds back the rest).
+    assert cli("enable", "coiled", "--only", "metrics").exit_code == 0
+    out = json.loads(run_py(hooked, COILED_PROBE, netns=True).stdout)
+    assert out["calls"] == ["coiled.Cloud()", "urllib3.PoolManager()"]
+
+
 # ---------------------------------------------------------------------------
 # Failing closed, never breaking an import
 

@@ -408,6 +408,14 @@ def render_collected():
         if not sections:
             continue
         lines += ["## %s" % framework.title, ""]
+        if framework.categories:
+            # The names a consent entry's send list holds (docs/consent-file.md#categories-send).
+            lines += ["Categories consent can allow one by one (`usagectl enable %s --only NAME,...`; "
+                      "a consent entry's `send` list):" % name, "",
+                      "| category | what leaves with it |", "|---|---|"]
+            lines += ["| `%s` | %s |" % (category, about.replace("|", "\\|"))
+                      for category, about in framework.categories]
+            lines.append("")
         for section in sections:
             lines += ["### %s" % section["title"], "", "From %s." % section["source"], "",
                       "| field | when | type | can carry | what it is |", "|---|---|---|---|---|"]

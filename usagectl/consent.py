@@ -171,7 +171,7 @@ class Decision:
         times (see allowed()); "unset" is False: the framework's own default decides."""
         if self.mode == "on":
             return True
-        return self.mode == "local" and category is not None and category.lower() in self.send
+        return self.mode == "local" and category is not None and category.lower() in (self.send or ())
 
     def __eq__(self, other):
         if not isinstance(other, Decision):

@@ -23,13 +23,15 @@ def _render(env, report):
         render.changes(env, report)
 
 
-def _set(env, report, frameworks, mode, level=None, repair=False, apply=True):
+def _set(env, report, frameworks, mode, level=None, repair=False, apply=True, only=None, excluded=None):
     if env.system:
         from usagectl.commands import system
 
-        system.set_ceiling(env, report, modes.parse_names(frameworks), mode, level, repair=repair)
+        system.set_ceiling(env, report, modes.parse_names(frameworks), mode, level, repair=repair,
+                           only=only, excluded=excluded)
     else:
-        modes.set_mode(env, report, frameworks, mode, level=level, repair=repair, apply=apply)
+        modes.set_mode(env, report, frameworks, mode, level=level, repair=repair, apply=apply,
+                       only=only, excluded=excluded)
 
 
 @click.command("disable")
@@ -51,17 +53,26 @@ def disable(env, report, frameworks, repair, consent_only):
 @framework_argument()
 @click.option("--level", type=click.IntRange(min=1), metavar="N",
               help="Highest telemetry level allowed, for frameworks that have levels (Parsl: 1-3).")
+@click.option("--only", metavar="CATEGORY,...",
+              help="Allow only these categories of the framework's telemetry and hold back the rest "
+                   "(Coiled: metrics, code, profiles, events, spans, client-events).")
+@click.option("--except", "excluded", metavar="CATEGORY,...",
+              help="Allow every category the framework has now except these; one it adds later "
+                   "stays held back.")
 @repair_option
 @no_sync_option
 @json_option
 @reporting("enable", _render)
-def enable(env, report, frameworks, level, repair, consent_only):
+def enable(env, report, frameworks, level, only, excluded, repair, consent_only):
     """Allow telemetry (all frameworks, or the ones named).
 
     A framework stays off while the default entry, DO_NOT_TRACK or the system policy
-    says off; usagectl says so when that happens.
+    says off; usagectl says so when that happens. With --only or --except the entry
+    says local plus the categories that may be sent, so a reader that predates
+    categories sends nothing.
     """
-    _set(env, report, frameworks, "on", level=level, repair=repair, apply=not consent_only)
+    _set(env, report, frameworks, "on", level=level, repair=repair, apply=not consent_only,
+         only=only, excluded=excluded)
 
 
 @click.command("local")

@@ -44,15 +44,25 @@ def parse_names(raw_names):
     return names
 
 
-def _exceeds(ceiling, mode, level):
+def _exceeds(ceiling, mode, level, send=None):
     if ceiling is None:
         return False
     if consent.rank(mode) > consent.rank(ceiling.mode):
         return True
+    if mode == "local" and ceiling.mode == "local" and set(send or ()) - set(ceiling.send or ()):
+        return True  # a category the ceiling holds back
     return mode != "off" and ceiling.level is not None and (level is None or level > ceiling.level)
 
 
-def check_policy(policy, targets, mode, level):
+def _cap_words(ceiling):
+    cap = ceiling.mode if ceiling.level is None or ceiling.mode == "off" else \
+        "%s at level %d" % (ceiling.mode, ceiling.level)
+    if ceiling.mode == "local":
+        cap += ", sending only %s" % ", ".join(ceiling.send) if ceiling.send else " (sending nothing)"
+    return cap
+
+
+def check_policy(policy, targets, mode, level, send=None):
     """Refuse a choice looser than the system policy allows."""
     if mode in ("off", None):
         return  # stricter is always allowed; removing an entry leaves the ceiling in force
@@ -64,16 +74,14 @@ def check_policy(policy, targets, mode, level):
     refused = []
     for target in targets:
         ceiling = policy.default if target is None else consent.ceiling_for(policy, target)
-        if _exceeds(ceiling, mode, level):
+        if _exceeds(ceiling, mode, level, (send or {}).get(target)):
             refused.append((target or "all frameworks", ceiling))
     if refused:
-        parts = []
-        for what, ceiling in refused:
-            cap = ceiling.mode if ceiling.level is None or ceiling.mode == "off" else \
-                "%s at level %d" % (ceiling.mode, ceiling.level)
-            parts.append("%s is capped at %s" % (what, cap))
+        parts = ["%s is capped at %s" % (what, _cap_words(ceiling)) for what, ceiling in refused]
         message = "refused by the system policy %s: %s" % (policy.path, "; ".join(parts))
         hint = next((c.message for _, c in refused if c.message), None)
+        if hint is None and refused[0][1].mode == "local" and refused[0][1].send:
+            hint = "ask for at most --only %s, or ask your administrator" % ",".join(refused[0][1].send)
         if hint is None and refused[0][1].level is not None and consent.rank(mode) <= consent.rank(refused[0][1].mode):
             hint = "ask for at most --level %d, or ask your administrator" % refused[0][1].level
         raise PolicyRefused(message, hint=hint or "ask your administrator", path=policy.path)
@@ -101,12 +109,62 @@ def check_level(names, level):
             raise BadInput("%s's levels are 1-%d, not %d" % (name, framework.max_level, level))
 
 
-def set_mode(env, report, raw_names, mode, level=None, repair=False, apply=True):
+def parse_categories(text, option):
+    """"metrics, Events" -> ("events", "metrics"); BadInput for a name no reader accepts."""
+    names = [part.strip().lower() for part in text.split(",")]
+    bad = [n for n in names if not consent.valid_name(n)]
+    if bad or not names:
+        raise BadInput("%s %r: give category names separated by commas (letters, digits, '-', '_' and "
+                       "'.')" % (option, text))
+    return tuple(sorted(set(names)))
+
+
+def categories_to_send(names, only=None, excluded=None):
+    """{framework: categories it may send} for `enable --only/--except`, else None."""
+    if only is None and excluded is None:
+        return None
+    if only is not None and excluded is not None:
+        raise BadInput("--only and --except can't be used together")
+    option = "--only" if only is not None else "--except"
+    if not names:
+        raise BadInput("%s needs a FRAMEWORK: categories are each framework's own" % option,
+                       hint=_categories_hint())
+    requested = parse_categories(only if only is not None else excluded, option)
+    out = {}
+    for name in names:
+        framework = registry.get(name)
+        known = [c for c, _about in framework.categories] if framework is not None else None
+        if known is None:
+            if excluded is not None:
+                raise BadInput("--except needs %s's categories, which usagectl doesn't know" % name,
+                               hint="name the categories it may send with --only")
+            out[name] = requested  # a framework that reads the consent file itself: its names
+            continue
+        if not known:
+            raise BadInput("%s has no categories that can be allowed one by one" % name,
+                           hint=_categories_hint())
+        unknown = [c for c in requested if c not in known]
+        if unknown:
+            raise BadInput("%s has no category %s (it has %s)" % (
+                name, ", ".join(repr(c) for c in unknown), ", ".join(known)))
+        out[name] = requested if only is not None else tuple(sorted(c for c in known if c not in requested))
+    return out
+
+
+def _categories_hint():
+    having = ["%s: %s" % (f.name, ", ".join(c for c, _ in f.categories)) for f in registry.all() if f.categories]
+    return "categories exist for %s" % ("; ".join(having) or "no framework")
+
+
+def set_mode(env, report, raw_names, mode, level=None, repair=False, apply=True, only=None, excluded=None):
     names = parse_names(raw_names)
     check_level(names, level)
+    send = categories_to_send(names, only, excluded)
+    if send is not None:
+        mode = "local"  # "on" for some categories only: local, plus what may be sent
     targets = names or [store.DEFAULT_ENTRY]
     policy = env.read_policy()
-    check_policy(policy, targets, mode, level)
+    check_policy(policy, targets, mode, level, send)
     for name in names:
         if registry.get(name) is None and mode is not None:
             close = _close_match(name)
@@ -115,7 +173,7 @@ def set_mode(env, report, raw_names, mode, level=None, repair=False, apply=True)
                         "that read the consent file themselves.%s" % (name, hint))
     result = store.set_modes(env.consent_path, env.history_path, targets, mode, level,
                              env.command_line, repair=repair, now=env.now(),
-                             settings_path=env.settings_path)
+                             settings_path=env.settings_path, send=send)
     if result.backup:
         report.note("kept the damaged consent file, byte for byte, as %s" % result.backup)
     if result.history_pending:

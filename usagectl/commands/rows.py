@@ -2,6 +2,7 @@
 
 from usagectl import consent
 from usagectl import frameworks as registry
+from usagectl.core.categories import describe
 from usagectl.core.decisions import source_label
 from usagectl.hook.state import hook_state, native_state
 
@@ -81,6 +82,8 @@ def add_native_truth(env, row, hook, decision=None, installed=None):
         row["installed_here"] = adapter.installed_here(env)
     native = native_state(env, adapter, decision, hook)
     row["native"] = {k: native.get(k) for k in ("mode", "source", "detail")}
+    if "own_mode" in native:  # judged against a send list (usagectl.core.categories)
+        row["native"].update(own_mode=native["own_mode"], sending=native.get("sending"))
     row["traps"] = list(native.get("traps") or [])
     if adapter.hook_imports and hook is not None and row["installed_here"]:
         # Only where this Python has the framework: elsewhere the hook here decides nothing.
@@ -101,7 +104,8 @@ def add_native_truth(env, row, hook, decision=None, installed=None):
     row["drift"] = is_drift(row["mode"], native.get("mode"))
     if row["drift"]:
         row["drift_reason"] = "consent says %s but %s will report: %s" % (
-            row["mode"], row["title"], native.get("detail") or native.get("source"))
+            describe(decision) if decision is not None else row["mode"], row["title"],
+            native.get("detail") or native.get("source"))
         if row["hook"]:
             row["drift_reason"] += " (the runtime hook still enforces %s in this Python)" % row["mode"]
     if decision is not None:

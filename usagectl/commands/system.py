@@ -56,13 +56,18 @@ def apply_system(env, report, pythons=()) -> list[dict[str, Any]]:
     return applied + [{"hook": h} for h in hooks]
 
 
-def set_ceiling(env, report, names, mode, level=None, repair=False):
+def set_ceiling(env, report, names, mode, level=None, repair=False, only=None, excluded=None):
+    from usagectl.commands.modes import categories_to_send
     from usagectl.core import policy_store
 
+    send = categories_to_send(names, only, excluded)
+    if send is not None:
+        mode = "local"  # the most anyone may send: these categories
     system.require_admin(env)
     path = consent.policy_path(env.environ)
     targets = list(names) or [None]
-    changes, backup = policy_store.set_ceilings(path, targets, mode, level, repair=repair, now=env.now())
+    changes, backup = policy_store.set_ceilings(path, targets, mode, level, repair=repair, now=env.now(),
+                                                send=send)
     if backup:
         report.note("kept the damaged policy file, byte for byte, as %s" % backup)
     report.data = {"policy": path, "changes": [{"framework": t, "from": old, "to": new} for t, old, new in changes],

@@ -38,9 +38,10 @@ def _sealed(text):
     return store.seal(text)
 
 
-def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False, now=None):
+def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False, now=None, send=None):
     """Set ``ceiling`` (off/local/on, with ``level``) on each target (None: the default
-    entry); ``ceiling`` None removes the entry. -> [(target, old ceiling, new ceiling)]."""
+    entry); ``ceiling`` None removes the entry. ``send`` ({target: categories}) lets a
+    local ceiling allow those. -> [(target, old ceiling, new ceiling)]."""
     import tomlkit
 
     from usagectl.core import store
@@ -66,7 +67,7 @@ def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False,
                 doc = tomlkit.parse(data.decode("utf-8"))
         changes = []
         for target in targets:
-            changes.append(_apply(doc, target, ceiling, level, message))
+            changes.append(_apply(doc, target, ceiling, level, message, (send or {}).get(target)))
         out = _sealed(tomlkit.dumps(doc)).encode("utf-8")
         check = consent.parse_policy(out, path)
         if check.problem:
@@ -76,7 +77,7 @@ def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False,
         return changes, backup
 
 
-def _apply(doc, target, ceiling, level, message):
+def _apply(doc, target, ceiling, level, message, send=None):
     import tomlkit
 
     if target is None:
@@ -104,6 +105,10 @@ def _apply(doc, target, ceiling, level, message):
         table.pop("level", None)
     else:
         table["level"] = level
+    if send is None or ceiling != "local":
+        table.pop("send", None)
+    else:
+        table["send"] = list(send)
     if message:
         table["message"] = message
     return (target, old, ceiling)

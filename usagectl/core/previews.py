@@ -54,13 +54,21 @@ def restricts(decision):
     return decision.mode in ("off", "local")
 
 
-def combine(decision, native_mode):
+def combine(decision, native_mode, native_categories=None):
     """(effective, based_on) from the consent intent and the framework's own state.
 
     The more restrictive wins: an intent of off/local makes the framework off once
     usagectl's settings are applied; an intent of on permits but does not force, so
-    the framework's own state decides; "unset" leaves it all to the framework.
+    the framework's own state decides; "unset" leaves it all to the framework. Under a
+    send list (local, with categories that may be sent) the framework's own state of
+    those categories decides.
     """
+    if restricts(decision) and decision.mode == "local" and decision.send and native_categories:
+        # Some categories may be sent: the framework's own settings decide those.
+        allowed = [state for name, state in native_categories.items() if name in decision.send]
+        if any(state == "on" for state in allowed):
+            return "on", BASED_ON_BOTH
+        return ("off" if all(state == "off" for state in allowed) else "unknown"), BASED_ON_BOTH
     if restricts(decision):
         return "off", BASED_ON_CONSENT
     if native_mode not in ("on", "off"):
@@ -83,7 +91,7 @@ def mismatch_note(decision, native, framework_title, apply_hint):
 def start(framework, title, decision, native, apply_hint):
     """The preview item for a framework whose effective state follows combine(), with the
     note that says so when its own settings don't yet honour the consent."""
-    effective, based_on = combine(decision, native.get("mode"))
+    effective, based_on = combine(decision, native.get("mode"), native.get("categories"))
     item = new(framework, title, decision, native, based_on, effective)
     note = mismatch_note(decision, native, title, apply_hint)
     if note:

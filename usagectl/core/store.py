@@ -25,22 +25,31 @@ DEFAULT_ENTRY = None  # target name for the default entry
 class Change:
     """One entry that changed: what it was, what it is now."""
 
-    __slots__ = ("framework", "old_mode", "old_level", "new_mode", "new_level")
+    __slots__ = ("framework", "old_mode", "old_level", "new_mode", "new_level", "old_send", "new_send")
 
-    def __init__(self, framework, old_mode, old_level, new_mode, new_level):
+    def __init__(self, framework, old_mode, old_level, new_mode, new_level, old_send=None, new_send=None):
         self.framework = framework
         self.old_mode = old_mode
         self.old_level = old_level
         self.new_mode = new_mode
         self.new_level = new_level
+        #: The entry's send list (categories a local entry lets through), or None.
+        self.old_send = old_send
+        self.new_send = new_send
 
     @property
     def entry(self):
         return "default" if self.framework is None else self.framework
 
     def as_dict(self):
-        return {"framework": self.framework, "entry": self.entry, "from": self.old_mode,
-                "from_level": self.old_level, "to": self.new_mode, "level": self.new_level}
+        out = {"framework": self.framework, "entry": self.entry, "from": self.old_mode,
+               "from_level": self.old_level, "to": self.new_mode, "level": self.new_level}
+        # Only when a send list is involved: other lines keep their documented shape.
+        if self.old_send is not None:
+            out["from_send"] = list(self.old_send)
+        if self.new_send is not None:
+            out["send"] = list(self.new_send)
+        return out
 
 
 class WriteResult:
@@ -91,9 +100,11 @@ def _entry_table(doc, framework):
 
 
 def set_modes(consent_path, history_path, targets, mode, level, command, repair=False, now=None,
-              settings_path=None):
+              settings_path=None, send=None):
     """Set ``mode`` (and ``level``) on each target entry (None = the default entry);
     ``mode`` None removes the entry (`usagectl reset`: back to "no choice recorded").
+    ``send`` ({target: categories}) gives a "local" entry the categories it may still
+    send; an entry set without one loses any list it had.
 
     Returns a WriteResult. Entries already in that state are left alone (their
     ``changed`` time keeps meaning "since when"). Raises ConsentDamaged when the
@@ -133,7 +144,7 @@ def set_modes(consent_path, history_path, targets, mode, level, command, repair=
 
             moved, split_backup = settings.migrate(consent_path, settings_path, now, doc, data)
         for target in targets:
-            change = _apply(doc, target, mode, level, now)
+            change = _apply(doc, target, mode, level, now, (send or {}).get(target))
             if change is not None:
                 changes.append(change)
         if changes or backup or moved:
@@ -225,12 +236,18 @@ def _remove(doc, target):
     table = container[keys[0]]
     old_mode = str(table["mode"]) if table.get("mode") is not None else None
     old_level = int(table["level"]) if table.get("level") is not None else None
+    old_send = _send_of(table)
     for key in keys:
         del container[key]
-    return Change(target, old_mode, old_level, "unset", None)
+    return Change(target, old_mode, old_level, "unset", None, old_send)
 
 
-def _apply(doc, target, mode, level, now):
+def _send_of(table):
+    send = table.get("send")
+    return tuple(sorted({str(c).lower() for c in send})) if send is not None else None
+
+
+def _apply(doc, target, mode, level, now, send=None):
     if mode is None:
         return _remove(doc, target)
     table = _entry_table(doc, target)
@@ -238,8 +255,11 @@ def _apply(doc, target, mode, level, now):
     old_level = table.get("level")
     old_mode = str(old_mode) if old_mode is not None else None
     old_level = int(old_level) if old_level is not None else None
+    old_send = _send_of(table)
     new_level = level if mode != "off" else None
-    if old_mode == mode and old_level == new_level:
+    # A send list only means something next to local (next to on it is damage).
+    new_send = tuple(sorted(set(send))) if send is not None and mode == "local" else None
+    if old_mode == mode and old_level == new_level and old_send == new_send:
         return None
     table["mode"] = mode
     if new_level is None:
@@ -247,8 +267,13 @@ def _apply(doc, target, mode, level, now):
             del table["level"]
     else:
         table["level"] = new_level
+    if new_send is None:
+        if "send" in table:
+            del table["send"]
+    else:
+        table["send"] = list(new_send)
     table["changed"] = now
-    return Change(target, old_mode, old_level, mode, new_level)
+    return Change(target, old_mode, old_level, mode, new_level, old_send, new_send)
 
 
 #: history.jsonl is rotated above this size (renamed history-000001.jsonl, ... in order;

@@ -42,6 +42,10 @@ class Framework:
     has_levels: bool = False
     #: The highest level the framework has (Parsl: 3), so `--level` can be checked.
     max_level: int | None = None
+    #: The kinds of data it sends that its own settings switch one by one, as (name,
+    #: what leaves with it): consent may let some through (`enable --only`) and hold back
+    #: the rest. native_state()["categories"] and says_categories() report each one.
+    categories: tuple[tuple[str, str], ...] = ()
     #: Hosts the framework sends telemetry to by default; verify --run blocks them (and
     #: whatever ``configured_endpoints`` says the settings point it at instead).
     endpoints: tuple[str, ...] = ()
@@ -214,6 +218,11 @@ class Framework:
 
     def says(self, probe: dict[str, Any]) -> str | None:
         """"on"/"off" from the probe's answer (the framework's own verdict), else None."""
+        return None
+
+    def says_categories(self, probe: dict[str, Any]) -> dict[str, str] | None:
+        """{category: "on" | "off"} from the probe's answer, for a framework with
+        categories; None when it can't say per category."""
         return None
 
     def body_fields(self, payload: Any) -> tuple[str, list[str]] | None:

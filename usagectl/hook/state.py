@@ -25,6 +25,10 @@ def native_state(env, framework, decision=None, hook=None):
         return {"mode": "unknown", "source": None, "traps": [],
                 "detail": "usagectl could not read %s's own settings (%s: %s)"
                           % (framework.title, type(exc).__name__, exc)}
+    if decision is not None and native.get("categories"):
+        from usagectl.core.categories import judge
+
+        native = judge(native, decision)
     if framework.hook_imports and decision is not None:
         hook = hook if hook is not None else hook_state(env)
         effective = framework.hooked_state(env, decision, hook or {})

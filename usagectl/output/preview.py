@@ -107,6 +107,10 @@ def _render_one(console, item):
     for entry in item.get("keys") or ():
         state = "unknown" if entry["leaves"] is None else ("data leaves" if entry["leaves"]
                                                            else "nothing leaves")
+        if entry.get("category"):
+            # The consent category it belongs to, and whether consent lets it through.
+            state += " [%s%s]" % (entry["category"], ": consent %s" % (
+                "allows it" if entry["consent"] == "allowed" else "holds it back") if entry.get("consent") else "")
         p("  %s = %s: %s (%s; read by %s)" % (entry["key"], json.dumps(entry["value"]), state,
                                               entry["data"], entry["read_by"]))
     if item.get("events"):

@@ -13,13 +13,21 @@ def when(iso, seconds=False, unknown="-"):
     return iso
 
 
+def mode_text(mode, level=None, send=None):
+    """"on", "on (level <= 2)", "local, sending only metrics, events"."""
+    text = mode
+    if mode in ("on", "local") and level is not None:
+        text = "%s (level <= %s)" % (mode, level)
+    if mode == "local" and send:
+        text += ", sending only %s" % ", ".join(send)
+    return text
+
+
 def _mode(row):
     mode = row["mode"]
     if mode == "unset":
         return "unset (%s)" % row["own_default"] if row.get("own_default") else "unset"
-    if mode in ("on", "local") and row.get("level") is not None:
-        return "%s (level <= %d)" % (mode, row["level"])
-    return mode
+    return mode_text(mode, row.get("level"), row.get("send"))
 
 
 def _native(row):
@@ -38,7 +46,10 @@ def _native(row):
         source = "$" + where
     elif kind == "code":
         source = where
-    return "%s (%s)" % (native["mode"], source) if source else native["mode"]
+    mode = native["mode"]
+    if mode == "off" and native.get("sending"):
+        mode = "only %s" % ", ".join(native["sending"])  # what consent lets through, and no more
+    return "%s (%s)" % (mode, source) if source else mode
 
 
 def _hook(row):
@@ -144,8 +155,9 @@ def changes(env, report):
     lines = []
     for change in data["changes"]:
         entry = "default (all frameworks)" if change["framework"] is None else change["framework"]
-        new = change["to"] if change["level"] is None else "%s (level <= %d)" % (change["to"], change["level"])
-        lines.append("%s: %s -> %s" % (entry, change["from"] or "unset", new))
+        new = mode_text(change["to"], change["level"], change.get("send"))
+        old = mode_text(change["from"], change["from_level"], change.get("from_send")) if change["from"] else "unset"
+        lines.append("%s: %s -> %s" % (entry, old, new))
     if not lines:
         lines.append("Nothing to change: the consent file already says so.")
     lines.append("Consent file: %s" % data["consent_file"])
@@ -187,10 +199,10 @@ def history(env, report):
             entry, change = "-", "%s moved to settings.toml; backup %s" % (tables, record.get("backup"))
         else:
             entry = record.get("entry") or ("default" if record.get("framework") is None else record["framework"])
-            new = record.get("to")
-            if record.get("level") is not None:
-                new = "%s (level <= %s)" % (new, record["level"])
-            change = "%s -> %s" % (record.get("from") or "unset", new)
+            new = mode_text(record.get("to"), record.get("level"), record.get("send"))
+            old = mode_text(record["from"], record.get("from_level"), record.get("from_send")) \
+                if record.get("from") else "unset"
+            change = "%s -> %s" % (old, new)
         rows.append([safe_text(cell) for cell in (when(record.get("time")), entry, change,
                                                   record.get("command", ""))])
     env.stdout.write(plain_table(["WHEN", "ENTRY", "CHANGE", "COMMAND"], rows, width=terminal_width(env)))

@@ -107,11 +107,12 @@ def verify(frameworks=None, python=None, env=None, since=None, allow_unknown=Fal
 def check_framework(env, adapter, decision, probes, since=None):
     name = adapter.name
     intent = decision.mode
+    from usagectl.core.categories import judge
     from usagectl.hook.state import native_state
 
-    native = native_state(env, adapter)
-    checks = [_check_model(adapter, intent, native)]
-    checks.extend(_check_own_code(adapter, intent, native, probes))
+    native = judge(native_state(env, adapter), decision)  # under a send list: what it holds back
+    checks = [_check_model(adapter, intent, native, decision)]
+    checks.extend(_check_own_code(adapter, intent, native, probes, decision))
     checks.extend(_check_own_program(env, adapter, intent, native))
     checks.append(_check_traps(adapter, native))
     checks.extend(_check_payloads(env, adapter, decision, since))
@@ -123,14 +124,16 @@ def check_framework(env, adapter, decision, probes, since=None):
     return [c for c in checks if c is not None and c.framework == name]
 
 
-def _check_model(adapter, intent, native):
-    evidence = ["consent: %s" % intent,
+def _check_model(adapter, intent, native, decision=None):
+    from usagectl.core.categories import describe
+
+    evidence = ["consent: %s" % (describe(decision) if decision is not None else intent),
                 "%s's own settings: %s (%s)" % (adapter.title, native.get("mode"), native.get("detail"))]
     if intent in NOT_SENDING and native.get("mode") == "on":
         fix = "unset %s" % native["source"][4:] if str(native.get("source")).startswith("env:") \
             else "run `usagectl sync`"
         return Check(adapter.name, "settings", FAIL, "consent says %s, but %s's own settings say on"
-                     % (intent, adapter.title), evidence, fix)
+                     % (_intent_words(intent, decision), adapter.title), evidence, fix)
     if intent == "unset":
         return Check(adapter.name, "settings", PASS, "no choice recorded; %s's own default applies"
                      % adapter.title, evidence)
@@ -139,13 +142,25 @@ def _check_model(adapter, intent, native):
         return Check(adapter.name, "settings", UNKNOWN, "can't tell whether %s's own settings honour %s: %s"
                      % (adapter.title, intent, native.get("detail")), evidence,
                      "fix what the evidence names, then verify again")
-    return Check(adapter.name, "settings", PASS, "%s's own settings honour %s" % (adapter.title, intent),
-                 evidence)
+    return Check(adapter.name, "settings", PASS, "%s's own settings honour %s"
+                 % (adapter.title, _intent_words(intent, decision)), evidence)
 
 
-def _framework_says(adapter, probe):
-    """'on'/'off'/None from the framework's own answer in the probe."""
-    return adapter.says(probe)
+def _intent_words(intent, decision):
+    from usagectl.core.categories import describe
+
+    return describe(decision) if decision is not None else intent
+
+
+def _framework_says(adapter, probe, decision=None):
+    """'on'/'off'/None from the framework's own answer in the probe; under a send list,
+    "on" only when something consent holds back can leave."""
+    from usagectl.core.categories import judge_mode, narrowed
+
+    said = adapter.says(probe)
+    if narrowed(decision):
+        return judge_mode(said, adapter.says_categories(probe), decision)
+    return said
 
 
 def _check_own_program(env, adapter, intent, native):
@@ -182,7 +197,7 @@ def _check_own_program(env, adapter, intent, native):
     return checks
 
 
-def _check_own_code(adapter, intent, native, probes):
+def _check_own_code(adapter, intent, native, probes, decision=None):
     if not registry.has(adapter, "says"):
         return []  # the framework's own code gives no verdict usagectl can compare
     name = adapter.name
@@ -195,7 +210,7 @@ def _check_own_code(adapter, intent, native, probes):
     if unaided.get("error"):
         return [Check(name, "own-code", FAIL, "%s's own code fails: %s" % (adapter.title, unaided["error"]),
                       [unaided["error"]], "see the env-trap check")]
-    said = _framework_says(adapter, unaided)
+    said = _framework_says(adapter, unaided, decision)
     checks = []
     evidence = ["usagectl's model: %s" % native.get("mode"), "%s's own code: %s" % (adapter.title, said)]
     gap = adapter.unenforceable(unaided)
@@ -213,15 +228,16 @@ def _check_own_code(adapter, intent, native, probes):
     else:
         checks.append(Check(name, "model-agreement", PASS, "usagectl's model and %s's own code agree (%s)"
                             % (adapter.title, said), evidence))
-    effective = _framework_says(adapter, hooked) if hooked else said
+    effective = _framework_says(adapter, hooked, decision) if hooked else said
     if intent in NOT_SENDING and effective == "on":
         checks.append(Check(name, "own-code", FAIL, "consent says %s but %s's own code, in %s, says on"
-                            % (intent, adapter.title, probes.get("python")), evidence,
+                            % (_intent_words(intent, decision), adapter.title, probes.get("python")), evidence,
                             "upgrade %s: no setting of this release stops it" % adapter.title if gap
                             else "run `usagectl sync`, or `usagectl hook install`"))
     elif intent in NOT_SENDING:
         via = " (with the runtime hook)" if effective != said else ""
-        checks.append(Check(name, "own-code", PASS, "%s's own code says off%s" % (adapter.title, via), evidence))
+        what = "holds back all but what consent allows" if decision is not None and decision.send else "says off"
+        checks.append(Check(name, "own-code", PASS, "%s's own code %s%s" % (adapter.title, what, via), evidence))
     return checks
 
 

@@ -10,7 +10,7 @@ interpreter (`usagectl --system`, or the dockerfile format) is what holds users 
 from __future__ import annotations
 
 from usagectl.core.exports import Format, Result
-from usagectl.frameworks.coiled.framework import FILE_TEXT
+from usagectl.frameworks.coiled.framework import _sending, file_text, held_keys
 
 SYSTEM_FILE = "/etc/dask/zz-usagectl.yaml"
 #: In every system file usagectl writes: only such a file is ever removed.
@@ -23,10 +23,14 @@ _HEADER = """\
 """ % SYSTEM_FILE
 
 
-def system_file_text() -> str:
-    """The values of the user file usagectl writes, under a system header."""
-    body = FILE_TEXT[FILE_TEXT.index("\ncoiled:") + 1:]
-    return _HEADER + body
+def system_file_text(decision=None) -> str:
+    """The values of the user file usagectl writes for ``decision`` (None: all off),
+    under a system header."""
+    if decision is None:
+        text = file_text()
+    else:
+        text = file_text(held_keys(decision), _sending(decision))
+    return _HEADER + text[text.index("\ncoiled:") + 1:]
 
 
 class DaskSystem(Format):
@@ -35,12 +39,14 @@ class DaskSystem(Format):
     destination = SYSTEM_FILE
 
     def render(self, decisions, text, path):
-        mode = decisions.mode("coiled")
-        if not decisions.restricting("coiled"):
+        decision = decisions.by_name["coiled"]
+        mode = decision.mode
+        if not held_keys(decision):
             return Result("# usagectl export dask-system: coiled is %s; no system file is needed\n" % mode,
                           changed=False, details={"mode": mode},
                           notes=["coiled is %s: nothing to write (usagectl never turns telemetry on)" % mode])
-        return Result(system_file_text(), details={"mode": mode, "path": SYSTEM_FILE},
+        return Result(system_file_text(decision), details={"mode": mode, "path": SYSTEM_FILE,
+                                                           "send": list(_sending(decision))},
                       notes=["a user's own dask config can still turn analytics on; the runtime hook in "
                              "the system interpreter holds them to it"])
 

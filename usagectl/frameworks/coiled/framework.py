@@ -21,6 +21,7 @@ import site
 import sys
 
 from usagectl.frameworks.base import Framework
+from usagectl.frameworks.coiled.hook import PLUGIN_CATEGORY  # stdlib-only: the hook loads it by path
 
 FILE_NAME = "zz-usagectl.yaml"
 EXTENSIONS = (".json", ".yaml", ".yml")
@@ -45,24 +46,68 @@ FALLBACK_DEFAULTS = {
     "coiled.send-client-events": True,
 }
 
-FILE_TEXT = """\
+#: The kinds of data Coiled sends that consent may allow one by one (`usagectl enable
+#: coiled --only metrics,events`): name, the key in OFF_VALUES that lets it leave, what
+#: leaves with it. The names are what a consent entry's ``send`` list holds.
+CATEGORY_KEYS: tuple = (
+    (PLUGIN_CATEGORY, "coiled.analytics.disabled",
+     "the scheduler plugin's analytics: cluster start and stop, workers, memory and worker-time, "
+     "library versions, architecture, OS and the Python path (which usually holds your user name), "
+     "task groups, exception text and tracebacks; without it the plugin sends nothing at all"),
+    ("code", "coiled.analytics.computation.code.transmit",
+     "the code of your computations (call stacks and snippets), with span data"),
+    ("profiles", "coiled.analytics.profile.transmit", "scheduler profiles: where your tasks spent their time"),
+    ("events", "coiled.analytics.events.allow",
+     "scheduler events, including every payload your code passes to log_event (the default allows all)"),
+    ("spans", "coiled.analytics.client-spans.transmit", "span names and timings from your client"),
+    ("client-events", "coiled.send-client-events", "client events of Coiled-managed clusters"),
+)
+_CATEGORY_OF_KEY = {key: name for name, key, _about in CATEGORY_KEYS}
+
+_FILE_HEADER = """\
 # Managed by usagectl: it writes this file when Coiled analytics are off (or local)
 # and removes it when they are on. Change the choice with `usagectl enable|disable coiled`.
 # The name sorts after coiled.yaml, so dask ranks these values above it.
-coiled:
-  analytics:
-    disabled: true
-    computation:
-      code:
-        transmit: false
-    profile:
-      transmit: false
-    events:
-      allow: []
-    client-spans:
-      transmit: false
-  send-client-events: false
 """
+#: Starts the header's last line when consent lets some categories through.
+_SENDING_PREFIX = "# Consent lets these categories through, so their keys are not here: "
+
+
+def file_text(held=None, sending=()):
+    """The managed file that sets ``held`` (dotted keys of OFF_VALUES; None: all) off."""
+    held = [key for key, _ in OFF_VALUES] if held is None else list(held)
+    tree: dict = {}
+    for dotted, value in OFF_VALUES:
+        if dotted in held:
+            _assign(dotted.split("."), value, tree)
+    lines = [_FILE_HEADER]
+    if sending:
+        lines.append("%s%s\n" % (_SENDING_PREFIX, ", ".join(sending)))
+    _emit(tree, 0, lines)
+    return "".join(lines)
+
+
+def _yaml_word(value):
+    """An OFF_VALUES value as YAML writes it."""
+    return "[]" if value == [] else ("true" if value is True else "false")
+
+
+def _emit(tree, depth, lines):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            lines.append("%s%s:\n" % ("  " * depth, key))
+            _emit(value, depth + 1, lines)
+        else:
+            lines.append("%s%s: %s\n" % ("  " * depth, key, _yaml_word(value)))
+
+
+def held_keys(decision):
+    """The keys of OFF_VALUES usagectl must set off for this decision, in order."""
+    if decision.mode not in ("off", "local"):
+        return []
+    allowed = set(decision.send or ()) if decision.mode == "local" else set()
+    return [key for key, _ in OFF_VALUES if _CATEGORY_OF_KEY[key] not in allowed]
+
 
 
 # --------------------------------------------------------------------------
@@ -150,18 +195,33 @@ KNOWN_PACKAGE_DEFAULTS = {
 }
 
 
-def _own_file_tree():
-    """What FILE_TEXT parses to (a fresh copy: callers merge into it)."""
+def _own_file_tree(held=None):
+    """What file_text(held) parses to (a fresh copy: callers merge into it)."""
     tree = {}
     for dotted, value in OFF_VALUES:
-        _assign(dotted.split("."), list(value) if isinstance(value, list) else value, tree)
+        if held is None or dotted in held:
+            _assign(dotted.split("."), list(value) if isinstance(value, list) else value, tree)
     return tree
+
+
+def _own_partial_file(data):
+    """The keys a managed file that lets some categories through holds, when its bytes
+    are exactly what usagectl writes for the categories its header names; else None."""
+    if not data.startswith(_FILE_HEADER.encode("utf-8") + _SENDING_PREFIX.encode("utf-8")):
+        return None
+    line = data[len(_FILE_HEADER) + len(_SENDING_PREFIX):].split(b"\n", 1)[0].decode("ascii", "replace")
+    sending = tuple(name.strip() for name in line.split(","))
+    held = [key for key, _ in OFF_VALUES if _CATEGORY_OF_KEY[key] not in sending]
+    return held if data == file_text(held, sending).encode("utf-8") else None
 
 
 def _known_tree(data):
     """The parsed form of a file whose exact bytes usagectl knows, else None."""
     if data == FILE_TEXT.encode("utf-8"):
         return _own_file_tree()
+    held = _own_partial_file(data)
+    if held is not None:
+        return _own_file_tree(held)
     if len(data) < 65536:
         from usagectl.core.written import digest
 
@@ -388,6 +448,22 @@ def _is_off(dotted, value):
     return not value
 
 
+def _categories(resolved, preload_registers):
+    """{category: "on" | "off"}: what each category's key lets leave, as dask resolves it."""
+    states = {}
+    for name, key, _about in CATEGORY_KEYS:
+        states[name] = "off" if _is_off(key, resolved[key]["value"]) else "on"
+    if preload_registers:
+        states[PLUGIN_CATEGORY] = "on"  # the preload installs the plugin with no register() call
+    return states
+
+
+def _sending(decision):
+    """The categories of this Coiled a decision lets through, in CATEGORY_KEYS order."""
+    allowed = set(decision.send or ()) if decision.mode == "local" else set()
+    return tuple(name for name, _key, _about in CATEGORY_KEYS if name in allowed)
+
+
 def _traps(env, resolved):
     traps = []
     for dotted, info in resolved.items():
@@ -434,6 +510,8 @@ class Coiled(Framework):
                       "exception tracebacks, task groups, events and client spans")
     identifier_labels = {"user": "Coiled user", "workspace": "Coiled workspace"}
     hook_imports = {"coiled.analytics": ("after", "patch_analytics")}
+    categories = tuple((name, "%s (held back with %s: %s)" % (about, key, _yaml_word(dict(OFF_VALUES)[key])))
+                       for name, key, about in CATEGORY_KEYS)
 
     # ------------------------------------------------------------------ detect
     def detect(self, env):
@@ -475,13 +553,18 @@ class Coiled(Framework):
             source = resolved[permissive[0]]["source"]
             names = ", ".join("%s=%r" % (k, resolved[k]["value"]) for k in permissive)
             detail = "dask's config lets Coiled analytics through: %s" % names
-        if PRELOAD_MODULE in preload["value"]:
+        registers = PRELOAD_MODULE in preload["value"]
+        if registers:
             # A config-driven opt-in: every scheduler installs the analytics plugin.
             mode, source = "on", preload["source"]
             detail = ("%s lists %s (%s): every scheduler downloads and installs Coiled's analytics "
                       "plugin, with no register() call" % (PRELOAD_KEY, PRELOAD_MODULE, source))
+        categories = _categories(resolved, registers)
+        sources = {name: preload["source"] if name == PLUGIN_CATEGORY and registers else resolved[key]["source"]
+                   for name, key, _about in CATEGORY_KEYS}
         return {"mode": mode, "source": source, "detail": detail, "traps": _traps(env, resolved),
-                "keys": resolved, "preload": preload}
+                "keys": resolved, "preload": preload, "categories": categories,
+                "category_sources": sources}
 
     # ------------------------------------------------------------------- apply
     def apply(self, env, decision, repair=False):
@@ -490,24 +573,30 @@ class Coiled(Framework):
         result = {"changed": [], "notes": [], "side_channels_closed": []}
         if decision.mode == "unset":
             return result
+        held, sending = held_keys(decision), _sending(decision)
         path = managed_file(env)
         with fsutil.locked(path, lock_path=fsutil.foreign_lock_path(env, path)):
             current, _, seen = fsutil.read_settled(path, "YAML")
-            if decision.mode == "on":
+            if not held:
                 if current is not None:
                     os.unlink(path)
                     fsutil.fsync_dir(os.path.dirname(fsutil.real_target(path)))
                     result["changed"].append(path)
                     result["notes"].append("removed %s: your own and Coiled's dask settings apply again" % path)
             else:
-                data = FILE_TEXT.encode("utf-8")
+                text = FILE_TEXT if len(held) == len(OFF_VALUES) else file_text(held, sending)
+                data = text.encode("utf-8")
                 if current != data:
                     # repair doesn't matter here: the file is ours and holds nothing else.
-                    yamlfile.write_checked(path, data, expect=_says_off, unchanged=seen)
+                    yamlfile.write_checked(path, data, expect=lambda parsed: _says_off(parsed, held),
+                                           unchanged=seen)
                     result["changed"].append(path)
-        if decision.mode != "on":
-            self._remove_preload(env, result)
-            after = self.native_state(env)
+        if held:
+            if PLUGIN_CATEGORY not in sending:
+                self._remove_preload(env, result)  # the preload installs the metrics plugin
+            from usagectl.core.categories import judge
+
+            after = judge(self.native_state(env), decision)
             if after["mode"] != "off":
                 result["notes"].append("%s is written, but dask still resolves analytics on (%s): a "
                                        "DASK_COILED__* variable or a later config file overrides it"
@@ -554,8 +643,8 @@ class Coiled(Framework):
         from usagectl.frameworks.coiled.export import MARKER, SYSTEM_FILE, system_file_text
 
         path = system.system_path(env, SYSTEM_FILE)
-        if decision.mode in ("off", "local"):
-            changed = system.write_shared(path, system_file_text().encode("utf-8"))
+        if held_keys(decision):
+            changed = system.write_shared(path, system_file_text(decision).encode("utf-8"))
             return {"changed": [path] if changed else [], "notes": [
                 "dask reads %s for every user; a user's own dask config can still set analytics on, "
                 "which the runtime hook in the system interpreter overrides" % SYSTEM_FILE]}
@@ -576,10 +665,11 @@ class Coiled(Framework):
             return [{"path": path, "present": False, "detail": "no system dask file"}]
 
     def env_vars(self, decision):
-        if decision.mode not in ("off", "local"):
-            return []  # "on" needs no variable: the user's and Coiled's own settings apply
+        # "on" needs no variable: the user's and Coiled's own settings apply; a category
+        # consent lets through keeps its own value too.
+        held = held_keys(decision)
         return [("DASK_" + dotted.upper().replace(".", "__").replace("-", "_"), _python_literal(value))
-                for dotted, value in OFF_VALUES]
+                for dotted, value in OFF_VALUES if dotted in held]
 
     # ------------------------------------------------------------ side channels
     def side_channels(self, env):
@@ -628,6 +718,21 @@ class Coiled(Framework):
         if self.unenforceable(probe):
             return "on"
         return "off" if all(_is_off(k, v) for k, v in values.items()) else "on"
+
+    def says_categories(self, probe):
+        values = probe.get("values")
+        if values is None:
+            return None
+        states = {name: "off" if key in values and _is_off(key, values[key]) else "on"
+                  for name, key, _about in CATEGORY_KEYS}
+        if PRELOAD_MODULE in preloads(probe.get("preload")):
+            states[PLUGIN_CATEGORY] = "on"
+        read = probe.get("read_locally")
+        if isinstance(read, list):
+            for name, key, _about in CATEGORY_KEYS:
+                if key in _local_keys() and key.replace("_", "-") not in read:
+                    states[name] = "on"  # never read by this release: it leaves whatever it says
+        return states
 
     def forgettable(self, env):
         return [{"kind": "user, workspace", "path": None, "resettable": False,
@@ -705,14 +810,26 @@ def _python_literal(value):
     return repr(value)
 
 
-def _says_off(parsed):
+def _local_keys():
+    from usagectl.frameworks.coiled.preview import local_keys
+
+    return local_keys()
+
+
+def _says_off(parsed, held=None):
+    """Does a parsed managed file set every key in ``held`` (None: all) off?"""
     if not isinstance(parsed, dict):
         return False
     for dotted, off in OFF_VALUES:
+        if held is not None and dotted not in held:
+            continue
         found, value = get(parsed, dotted)
         if not found or value != off or type(value) is not type(off):
             return False
     return True
 
+
+#: The managed file with every key off (built once the helpers above exist).
+FILE_TEXT = file_text()
 
 FRAMEWORK = Coiled()

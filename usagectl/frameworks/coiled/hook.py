@@ -7,10 +7,18 @@ logged line, when the consent is off or local.
 """
 
 
+#: The consent category of what the scheduler plugin sends (framework.py's CATEGORY_KEYS):
+#: a user who lets "metrics" through lets the plugin start, and its other keys (profiles,
+#: events) are held back by the dask config usagectl writes.
+PLUGIN_CATEGORY = "metrics"
+
+
 def _refused(rt, what):
     """True (and one line logged) when Coiled analytics may not start."""
     decision = rt.decide("coiled")
     if decision.mode not in rt.NOT_SENDING:
+        return False
+    if decision.mode == "local" and PLUGIN_CATEGORY in (getattr(decision, "send", None) or ()):
         return False
     rt.log("warning", "usagectl: %s refused: telemetry consent for coiled is %s (%s)",
            what, decision.mode, decision.reason, logger_name="coiled.analytics")

@@ -11,6 +11,7 @@ import json
 
 from usagectl.core import previews as result
 from usagectl.core import probes
+from usagectl.core.previews import restricts
 
 TITLE = "Coiled/Dask"
 DESTINATION = "the Coiled server (coiled.server, default https://cloud.coiled.io)"
@@ -76,7 +77,7 @@ def leaves(value, test):
 
 
 def preview(env, decision, native, level=None):
-    from usagectl.frameworks.coiled.framework import FRAMEWORK
+    from usagectl.frameworks.coiled.framework import CATEGORY_KEYS, FRAMEWORK
 
     item, effective = result.start(FRAMEWORK.name, TITLE, decision, native,
                                    "`usagectl disable coiled` writes zz-usagectl.yaml in the dask "
@@ -113,7 +114,12 @@ def preview(env, decision, native, level=None):
                              % json.dumps(default) if default is not None else
                              "not set in any dask config: the plugin's default applies")
         keys.append(entry)
+    _mark_categories(keys, decision)
     item["keys"] = keys
+    item["categories"] = [{"name": name, "key": key, "about": about,
+                           "consent": _consent_for(name, decision),
+                           "leaves": next((k["leaves"] for k in keys if k["key"] == key), None)}
+                          for name, key, about in CATEGORY_KEYS]
     item["settings"] = settings_of(probe.data)
     preload = values[PRELOAD_KEY]["value"] or []
     if isinstance(preload, str):
@@ -121,7 +127,9 @@ def preview(env, decision, native, level=None):
     item["scheduler_preload_registers"] = "coiled.analytics" in preload
     item["coiled_version"] = probe.data.get("coiled_version")
     item["config_paths"] = probe.data.get("paths")
-    transmitting = [k["key"] for k in keys if k["leaves"] and k["key"] not in unread]
+    # What leaves although consent holds it back (a category consent allows may leave).
+    transmitting = [k["key"] for k in keys if k["leaves"] and k["key"] not in unread
+                    and k.get("consent") != "allowed"]
     if unread:
         item["notes"].append("coiled %s never reads %s: with a Coiled-managed cluster, %s leave "
                              "whatever the key or the consent says; no setting of this release "
@@ -130,10 +138,12 @@ def preview(env, decision, native, level=None):
                                 " and ".join(k["data"] for k in keys if k["key"] in unread)))
     # Whether anything goes depends on the clusters the user runs: not knowable here.
     item["will_send"] = None
-    if effective == "off" and transmitting:
+    if restricts(decision) and transmitting:
+        from usagectl.core.categories import describe
+
         item["notes"].append("The consent says %s, but dask's config still lets these keys send: %s. "
-                             "`usagectl disable coiled` sets them." % (decision.mode,
-                                                                       ", ".join(transmitting)))
+                             "`usagectl sync` sets them (a DASK_* variable that sets one must be unset)."
+                             % (describe(decision), ", ".join(transmitting)))
     item["notes"].append("Values as dask resolves them now (dask %s%s). Keys read by the scheduler "
                          "plugin are Coiled's to honour; usagectl can't verify them."
                          % (probe.data.get("dask_version"),
@@ -144,6 +154,23 @@ def preview(env, decision, native, level=None):
     item["notes"].append("Coiled-managed clusters receive your whole local dask config, analytics "
                          "keys and token included.")
     return item
+
+
+def _consent_for(category, decision):
+    """"allowed", "held back", or None when consent holds nothing back (on, unset)."""
+    if not restricts(decision):
+        return None
+    return "allowed" if decision.sends(category) else "held back"
+
+
+def _mark_categories(keys, decision):
+    from usagectl.frameworks.coiled.framework import CATEGORY_KEYS
+
+    category_of = {key: name for name, key, _about in CATEGORY_KEYS}
+    for entry in keys:
+        category = category_of.get(entry["key"])
+        entry["category"] = category
+        entry["consent"] = _consent_for(category, decision) if category else None
 
 
 def local_keys():
