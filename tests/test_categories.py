@@ -257,3 +257,14 @@ def test_judging_a_framework_against_a_send_list():
     judged = judge(native, narrowed)
     assert (judged["mode"], judged["source"], judged["own_mode"]) == ("on", "env:DASK_X", "on")
     assert judge({"mode": "unknown", "categories": {"code": "on"}}, narrowed)["mode"] == "unknown"
+
+
+def test_the_dockerfile_policy_caps_at_the_allowed_categories(cli, tmp_path):
+    assert cli("enable", "coiled", "--only", "metrics").exit_code == 0
+    result = cli("export", "dockerfile", "--json")
+    assert result.exit_code == 0, result
+    policy_text = result.json()["data"]["details"]["policy"]
+    path = tmp_path / "policy.toml"
+    path.write_text(policy_text)
+    ceiling = consent.read_policy(str(path)).frameworks["coiled"]
+    assert (ceiling.mode, ceiling.send) == ("local", ("metrics",))

@@ -81,6 +81,8 @@ def status(env, report):
         decision = _decision_for_everyone(env, adapter.name, policy)
         ceiling = consent.ceiling_for(policy, adapter.name) if not policy.problem else None
         rows.append({"framework": adapter.name, "ceiling": ceiling.mode if ceiling else None,
-                     "level": ceiling.level if ceiling else None, "everyone": decision.mode,
+                     "level": ceiling.level if ceiling else None,
+                     "send": list(ceiling.send) if ceiling and ceiling.send is not None else None,
+                     "everyone": decision.mode,
                      "reason": decision.reason, "system_settings": adapter.system_state(env)})
     report.data = {"policy": policy.path, "policy_exists": policy.exists, "frameworks": rows}

@@ -81,6 +81,9 @@ class Dockerfile(Format):
             decision = decisions.by_name[adapter.name]
             if decision.mode in ("off", "local"):
                 policy += ["[frameworks.%s]" % adapter.name, 'ceiling = "%s"' % decision.mode]
+                if decision.mode == "local" and decision.send:
+                    # The most a user of the image may let through: the categories allowed here.
+                    policy.append("send = [%s]" % ", ".join(json.dumps(c) for c in decision.send))
             elif decision.mode == "on" and decision.level is not None:
                 policy += ["[frameworks.%s]" % adapter.name, 'ceiling = "on"', "level = %d" % decision.level]
         policy_path = "/etc/xdg/usagectl/" + consent.POLICY_FILE_NAME

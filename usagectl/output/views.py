@@ -286,9 +286,7 @@ def system_status(env, report):
                      + "\n")
     rows = []
     for row in data["frameworks"]:
-        ceiling = row["ceiling"] or "-"
-        if row["level"] is not None:
-            ceiling += " (level %d)" % row["level"]
+        ceiling = mode_text(row["ceiling"], row["level"], row.get("send")) if row["ceiling"] else "-"
         settings = "; ".join("%s: %s" % (s["path"], s["detail"]) for s in row["system_settings"]) or "-"
         rows.append([safe_text(row["framework"]), safe_text(ceiling), safe_text(row["everyone"]), safe_text(settings)])
     env.stdout.write(plain_table(["FRAMEWORK", "CEILING", "A NEW USER GETS", "SYSTEM SETTINGS"], rows,
