@@ -182,16 +182,24 @@ _PORT_NAMES = {"4317": "OTLP analytics", "443": "https", "47731": "PostHog analy
 _JSON_TYPES = {str: "string", bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
 
 
+def _catalogued(by_name, key):
+    """The catalogue entry for ``key``: by name, or a name ending in * it starts with."""
+    if key in by_name:
+        return by_name[key]
+    return next((f for name, f in by_name.items() if name.endswith("*") and key.startswith(name[:-1])), None)
+
+
 def assert_shape(value, fields, where):
     """``value`` (a decoded JSON object) has the catalogue's field names and types: every
     key is catalogued, every field that Go always writes is there. Go writes a nil slice
     or map as null."""
     by_name = {f["name"]: f for f in fields}
-    assert set(value) <= set(by_name), (where, sorted(set(value) - set(by_name)))
+    unknown = sorted(k for k in value if _catalogued(by_name, k) is None)
+    assert not unknown, (where, unknown)
     missing = [f["name"] for f in fields if not f["may_be_absent"] and f["name"] not in value]
     assert not missing, (where, missing)
     for name, item in value.items():
-        expected = by_name[name]["type"]
+        expected = _catalogued(by_name, name)["type"]
         if item is None:
             assert expected in ("array", "object"), (where, name)
             continue
@@ -225,14 +233,108 @@ def test_serve_with_consent_off_sends_nothing_and_with_consent_on_it_does(cli, t
     else:
         # PostHog: this release's client refuses to send without a project API key, which
         # no build flag sets; the events are built and dropped, and Bacalhau logs why.
-        assert on["47731"] >= 1 or "project API key is missing" in log
+        # (The keyed build's test compares what this release would send with preview.)
+        assert on["47731"] == 0 and "project API key is missing" in log
         assert "bacalhau.job_v1.submit" in log
-        if on["47731"] == 0:
-            verified("bacalhau", "preview", "not compared: this release sends no analytics events (its "
-                     "PostHog client has no API key); `preview` lists the v1.6 events", version=version)
     # Which channels opened, not how often: the counts vary with batching (docs/truth.md).
     verified("bacalhau", "connections", "consent off: none; on: %s" % ", ".join(
         _PORT_NAMES[port] for port in sorted(on) if on[port]), version=version)
+
+
+@pytest.mark.slow
+def test_a_v1_9_3_that_can_send_sends_nothing_when_off_and_what_preview_says_when_on(cli, tmp_path, verified):
+    """The keyed build (v1.9.3 with a test API key, scripts/bacalhau-build) is the only way
+    to see v1.8+'s PostHog events: DisableAnalytics must stop them, and what arrives
+    must be what `preview bacalhau --json` says of the v1.8+ line."""
+    binary = bacalhau("v1.9.3-keyed")
+    env = {"BACALHAU_DIR": str(tmp_path / "node")}
+    assert cli("disable", "bacalhau", env=env).exit_code == 0
+    off, _raw, log_off, _otlp = serve_counts(binary, tmp_path / "off", env)
+    assert off["47731"] == 0 and off["4317"] == 0, off
+    assert "project API key is missing" not in log_off  # this build could have sent
+    assert cli("enable", "bacalhau", env=env).exit_code == 0
+    on, raw, _log, _otlp = serve_counts(binary, tmp_path / "on", env)
+    assert on["47731"] >= 1, on
+    batches = [json.loads(r["body"]) for r in raw["47731"]["requests"] if r["path"].startswith("POST /batch/")]
+    path = os.path.dirname(binary) + os.pathsep + os.environ["PATH"]
+    proc = subprocess.run(isolated([sys.executable, "-m", "usagectl", "preview", "bacalhau", "--json"]),
+                          env=dict(os.environ, PATH=path, **env), capture_output=True, text=True, timeout=120)
+    item = json.loads(proc.stdout)["data"]["frameworks"][0]
+    assert (item["node_version"], item["analytics_line"]) == ("1.9.3", "posthog")
+    assert_posthog_matches_preview(item, batches)
+    verified("bacalhau", "preview", "yes, from a build with a test API key (the published source has none): "
+             "the PostHog events it sent have preview's event types, property names and types, and its "
+             "identifier values", version="v1.9.3")
+
+
+def assert_posthog_matches_preview(item, batches):
+    """Every event of every batch against the PostHog part of `preview bacalhau --json`."""
+    posthog = item["posthog"]
+    events = {event["type"]: event for event in posthog["events"]}
+    envelope = {f["name"] for f in posthog["envelope_fields"]} | {"properties"}
+    library = {f["name"]: f for f in posthog["library_properties"]}
+    attribute_fields = [dict(f, may_be_absent=True) for f in posthog["resource_attribute_fields"]]
+    arrived = [event for batch in batches for event in batch["batch"]]
+    assert {"bacalhau.job_v1.submit", "bacalhau.job_v1.terminal"} <= {e["event"] for e in arrived}
+    for event in arrived:
+        assert set(event) <= envelope, set(event) - envelope
+        assert event["event"] in events, event["event"]
+        assert event["distinct_id"] == posthog["distinct_id"]
+        properties = dict(event["properties"])
+        attributes = properties.pop("resource_attributes")
+        own = {k: v for k, v in properties.items() if not k.startswith("$")}
+        assert set(properties) - set(own) <= set(library), set(properties) - set(own) - set(library)
+        assert_shape(own, events[event["event"]]["properties"], event["event"])
+        assert_shape(attributes, attribute_fields, "resource_attributes")
+        for name in ("instance_id", "node_id_hash", "network_id", "node_version", "os_type", "os_arch",
+                     "environment"):
+            assert attributes.get(name) == posthog["resource_attributes"].get(name), name
+
+
+def test_the_posthog_catalogue_matches_what_a_keyed_v1_9_3_sent(cli, tmp_path):
+    """The same comparison on the recorded run (tests/fixtures/bacalhau/posthog), without
+    the binary: the catalogue and preview against bytes that arrived."""
+    fixture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "bacalhau", "posthog")
+    node = tmp_path / "node"
+    node.mkdir()
+    shutil.copy(os.path.join(fixture, "system_metadata.yaml"), node / "system_metadata.yaml")
+    with open(os.path.join(fixture, "arrived-posthog.json"), encoding="utf-8") as handle:
+        arrived = json.load(handle)
+    item = cli("preview", "bacalhau", "--json", env={"BACALHAU_DIR": str(node), "PATH": "/usr/bin:/bin"}
+               ).json()["data"]["frameworks"][0]
+    assert item["analytics_line"] is None and item["node_version"] is None  # no binary: both lines shown
+    # What the run's binary reported, which preview could only have asked the binary for.
+    item["posthog"]["resource_attributes"]["node_version"] = "1.9.3"
+    assert_posthog_matches_preview(item, arrived["batches"])
+    assert all(path.startswith("POST /batch/") for path in arrived["path"])
+
+
+def test_preview_asks_the_binary_its_version_and_leaves_nothing_behind(tmp_path):
+    """`bacalhau version --client` in a scratch data dir: the version, no file of the
+    user's created, and no connection anywhere (a listener on the port its update check
+    is pointed at counts)."""
+    binary = bacalhau("v1.9.3")
+    user_dir = tmp_path / "user-node"
+    code = (
+        "import json, os, socket, sys, threading\n"
+        "from usagectl.core.environment import Environment\n"
+        "from usagectl.frameworks.bacalhau.framework import binary_version\n"
+        "listener = socket.socket(); listener.bind(('127.0.0.1', 9)); listener.listen(8)\n"
+        "seen = []\n"
+        "threading.Thread(target=lambda: [seen.append(listener.accept()) for _ in range(8)], daemon=True).start()\n"
+        "env = Environment(environ=dict(os.environ), argv=[])\n"
+        "version, program, problem = binary_version(env)\n"
+        "print(json.dumps({'version': version, 'problem': problem, 'connections': len(seen)}))\n")
+    environ = dict(os.environ, PATH=os.path.dirname(binary) + os.pathsep + os.environ["PATH"],
+                   BACALHAU_DIR=str(user_dir), TMPDIR=str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    proc = subprocess.run(isolated([sys.executable, "-c", code]), env=environ, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert answer == {"version": "1.9.3", "problem": None, "connections": 0}
+    assert not user_dir.exists()
+    assert os.listdir(tmp_path / "scratch") == []  # the scratch data dir is gone
 
 
 def assert_preview_has_the_shape_of(cli, env, otlp):
@@ -262,6 +364,7 @@ import bacalhau_catalogue  # noqa: E402  (tools/, on sys.path from conftest)
 
 # Read at import, before the isolation fixture moves HOME: the Go module cache is the user's.
 _CATALOGUE_SOURCE = bacalhau_catalogue.source_dir()
+_POSTHOG_SOURCE = bacalhau_catalogue.source_dir(bacalhau_catalogue.POSTHOG_SOURCE_VERSION)
 
 
 def test_the_catalogue_is_what_the_cited_bacalhau_source_says():
@@ -269,12 +372,15 @@ def test_the_catalogue_is_what_the_cited_bacalhau_source_says():
     module cache (scripts/bacalhau-build downloads it); regenerate and compare."""
     from usagectl.frameworks.bacalhau import catalogue
 
-    if _CATALOGUE_SOURCE is None:
+    if _CATALOGUE_SOURCE is None or _POSTHOG_SOURCE is None:
         if shutil.which("go") is None:
             pytest.skip("Go is not installed here, so Bacalhau's source can't be downloaded")
-        pytest.fail("no %s in the Go module cache: run scripts/bacalhau-build" % catalogue.SOURCE)
+        pytest.fail("no %s or %s in the Go module cache: run scripts/bacalhau-build"
+                    % (catalogue.SOURCE, catalogue.POSTHOG_SOURCE))
     assert catalogue.SOURCE.endswith("@" + bacalhau_catalogue.SOURCE_VERSION)
-    fresh = bacalhau_catalogue.render(bacalhau_catalogue.build(_CATALOGUE_SOURCE))
+    assert catalogue.POSTHOG_SOURCE.endswith("@" + bacalhau_catalogue.POSTHOG_SOURCE_VERSION)
+    fresh = bacalhau_catalogue.render(bacalhau_catalogue.build(_CATALOGUE_SOURCE),
+                                      bacalhau_catalogue.build_posthog(_POSTHOG_SOURCE))
     with open(bacalhau_catalogue.TARGET, encoding="utf-8") as handle:
         assert handle.read() == fresh, "run tools/bacalhau_catalogue.py --write"
     # Every struct the catalogue names exists in that source, with every json-tagged field.
@@ -284,3 +390,24 @@ def test_the_catalogue_is_what_the_cited_bacalhau_source_says():
                                                                structs[event["struct"]]]
         with open(os.path.join(_CATALOGUE_SOURCE, event["file"]), encoding="utf-8") as handle:
             assert '"%s"' % name in handle.read(), (name, event["file"])
+
+
+def test_an_upgrade_from_the_otlp_line_to_the_posthog_line_names_what_it_adds(cli, tmp_path):
+    """`preview --accept` with v1.6.0 on PATH, then v1.9.3: preview names the fields the
+    upgrade added (task_docker_image among them) and dropped, per event."""
+    env = {"BACALHAU_DIR": str(tmp_path / "node")}
+
+    def preview(version, *extra):
+        path = os.path.dirname(bacalhau(version)) + os.pathsep + os.environ["PATH"]
+        proc = subprocess.run(isolated([sys.executable, "-m", "usagectl", "preview", "bacalhau", "--json", *extra]),
+                              env=dict(os.environ, PATH=path, **env), capture_output=True, text=True, timeout=120)
+        return json.loads(proc.stdout)["data"]["frameworks"][0]
+
+    first = preview("v1.6.0", "--accept")
+    assert first["analytics_line"] == "otlp" and first["node_version"] == "1.6.0"
+    after = preview("v1.9.3")
+    change = after["field_changes"]
+    assert change["against"] == "accepted" and change["accepted_version"] == "1.6.0"
+    assert change["version"] == "1.9.3"
+    assert "task_docker_image" in change["added"]["bacalhau.job_v1.submit"]
+    assert any("adds" in w and "task_docker_image" in w for w in after["warnings"])

@@ -113,13 +113,27 @@ def _render_one(console, item):
                 "allows it" if entry["consent"] == "allowed" else "holds it back") if entry.get("consent") else "")
         p("  %s = %s: %s (%s; read by %s)" % (entry["key"], json.dumps(entry["value"]), state,
                                               entry["data"], entry["read_by"]))
-    if item.get("events"):
-        p("  events (each an OTLP log record; fields from %s):" % item.get("catalogue_source", "?"))
+    posthog = item.get("posthog") or {}
+    line = item.get("analytics_line")
+    if item.get("events") and line != "posthog":
+        p("  events%s (each an OTLP log record; fields from %s):" % (
+            " of v1.6-1.7" if line is None else "", item.get("catalogue_source", "?")))
         for event in item["events"]:
             p("    %s, when %s:" % (event["type"], event["when"]))
             p("      %s" % ", ".join(_field_words(field) for field in event["properties"]))
+    if posthog.get("events") and line != "otlp":
+        p("  events%s (each a PostHog event; fields from %s):" % (
+            " of v1.8 and later" if line is None else "", posthog.get("source", "?")))
+        p("    every event: distinct_id %s, resource_attributes {%s}, and posthog-go's own %s" % (
+            json.dumps(posthog.get("distinct_id")),
+            ", ".join(_field_words(f) for f in posthog.get("resource_attribute_fields") or ()),
+            ", ".join(f["name"] for f in posthog.get("library_properties") or ())))
+        for event in posthog["events"]:
+            p("    %s, when %s:" % (event["type"], event["when"]))
+            p("      %s" % ", ".join(_field_words(field) for field in event["properties"]))
+    if item.get("events") or posthog.get("events"):
         p("  flags: [id] identifying (ids, or hashes of names anyone can recompute), [text] free text; "
-          "? may be absent")
+          "? may be absent; a name ending in * is one key per value")
     elif item.get("event_types"):
         p("  event types: %s" % ", ".join(item["event_types"]))
     for channel in item.get("side_channels") or ():

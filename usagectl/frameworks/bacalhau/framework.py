@@ -467,12 +467,25 @@ class Bacalhau(Framework):
                 if inner:
                     yield from flatten(inner, prefix + entry["name"] + ".")
 
-        sections = [{"title": "Resource attributes (on every OTLP record)", "source": catalogue.SOURCE,
+        sections = [{"title": "v1.6-1.7: resource attributes (on every OTLP record)", "source": catalogue.SOURCE,
                      "fields": [dict(f, when="") for f in catalogue.RESOURCE_ATTRIBUTES]}]
         for name, event in catalogue.EVENTS.items():
-            sections.append({"title": "`%s` (the record's `properties`, JSON)" % name,
+            sections.append({"title": "v1.6-1.7: `%s` (the record's `properties`, JSON)" % name,
                              "source": "%s `%s`, `%s`" % (catalogue.SOURCE, event["file"], event["struct"]),
                              "fields": list(flatten(catalogue.fields(name)))})
+        sections.append({
+            "title": "v1.8 and later: what every PostHog event carries (no build of v1.9.0-1.9.3 sends: "
+                     "its source gives the client no API key)",
+            "source": "%s `pkg/analytics/attributes.go`, `client.go`; posthog-go v1.23.0" % catalogue.POSTHOG_SOURCE,
+            "fields": [dict(f, when="") for f in catalogue.POSTHOG_ENVELOPE]
+            + [dict(f, name="resource_attributes." + f["name"], about=f["go"],
+                    when="may be absent" if f["omitempty"] else "") for f in catalogue.POSTHOG_RESOURCE_ATTRIBUTES]
+            + [dict(f, when="") for f in catalogue.POSTHOG_LIBRARY_PROPERTIES]})
+        for name, event in catalogue.POSTHOG_EVENTS.items():
+            sections.append({"title": "v1.8 and later: `%s` (the event's properties)" % name,
+                             "source": "%s `%s` (%s)" % (catalogue.POSTHOG_SOURCE, event["file"],
+                                                         ", ".join(event["functions"])),
+                             "fields": list(flatten(event["fields"]))})
         return sections
 
     def preview(self, env, decision, native, level=None):
@@ -669,6 +682,49 @@ def ask_bacalhau(env):
         answer["says"] = "off" if disabled else "on"
     answer["update_interval"] = interval
     return answer
+
+
+def binary_version(env):
+    """The version of the `bacalhau` on PATH ("1.9.3"), or None, with why not.
+
+    `bacalhau version --client` initialises a repo in whatever data dir it is given, so
+    it is asked with a scratch one (and a scratch HOME), removed afterwards: the user's
+    files are never touched, and its update check is pointed at a closed loopback port.
+    Returns (version or None, program or None, problem or None).
+    """
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+
+    program = shutil.which("bacalhau", path=env.environ.get("PATH", os.defpath))
+    if program is None:
+        return None, None, None
+    scratch = tempfile.mkdtemp(prefix="usagectl-bacalhau-")
+    try:
+        environ = {key: value for key, value in env.environ.items() if not key.startswith("BACALHAU_")}
+        environ.update(HOME=scratch, XDG_CONFIG_HOME=os.path.join(scratch, ".config"),
+                       BACALHAU_DIR=os.path.join(scratch, "data"),
+                       BACALHAU_UPDATE_CHECKER_ENDPOINT=_NO_UPDATE_CHECK,
+                       BACALHAU_UPDATECONFIG_INTERVAL="0s")
+        proc = subprocess.run([program, "version", "--client", "--output", "json"], env=environ,
+                              capture_output=True, text=True, timeout=ASK_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL, cwd=scratch)
+    except subprocess.TimeoutExpired:
+        return None, program, "`bacalhau version` took more than %d s" % ASK_TIMEOUT_S
+    except OSError as exc:
+        return None, program, "could not run %s: %s" % (program, exc.strerror or exc)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    for line in reversed(proc.stdout.splitlines()):
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            continue
+        version = (answer.get("clientVersion") or {}).get("GitVersion") if isinstance(answer, dict) else None
+        if isinstance(version, str) and version:
+            return version.lstrip("v"), program, None
+    return None, program, "`bacalhau version --client` exited %d without a version" % proc.returncode
 
 
 def node_type(env):

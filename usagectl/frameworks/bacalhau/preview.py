@@ -1,24 +1,65 @@
-"""Bacalhau's analytics: OTLP log records from `bacalhau serve` orchestrators.
+"""Bacalhau's analytics from `bacalhau serve` orchestrators: OTLP log records (v1.6-1.7)
+or PostHog events (v1.8 and later).
 
-Bacalhau is a Go binary, so nothing here runs its code: the resource attributes are
-assembled from the files Bacalhau reads its identifiers from (installation_id and
-$DataDir/system_metadata.yaml), and the body is marked not exact (the wire format is
-OTLP protobuf over gRPC). Two side channels carry the same IDs whatever
+Bacalhau is a Go binary, so nothing here runs its analytics code: the identifiers are
+assembled from the files Bacalhau reads them from (installation_id and
+$DataDir/system_metadata.yaml), and the body is marked not exact. The only thing asked
+of the binary is its version (`bacalhau version --client`, in a scratch data dir), which
+says which of the two lines applies. Two side channels carry the same IDs whatever
 DisableAnalytics says: the daily update check and the ID headers on API calls.
 """
 
 import hashlib
 import json
+import os
+import platform
 import sys
 
 from usagectl.core import previews as result
 from usagectl.frameworks.bacalhau import catalogue
-from usagectl.frameworks.bacalhau.framework import installation_id_path, node_type, system_metadata_path
+from usagectl.frameworks.bacalhau.framework import binary_version, installation_id_path, node_type, system_metadata_path
 
 FRAMEWORK_NAME = "bacalhau"
 TITLE = "Bacalhau"
 DESTINATION = "t.bacalhau.org:4317"
 EVENT_TYPES = tuple(catalogue.EVENTS)
+POSTHOG_EVENT_TYPES = tuple(catalogue.POSTHOG_EVENTS)
+
+#: The two lines of releases, by how they send (catalogue.py has each one's events).
+OTLP, POSTHOG = "otlp", "posthog"
+LINES = {
+    OTLP: {"releases": "v1.6-1.7", "transport": "otlp-grpc", "destination": DESTINATION,
+           "source": catalogue.SOURCE},
+    POSTHOG: {"releases": "v1.8 and later", "transport": "https (a PostHog /batch/ POST)",
+              "destination": "the PostHog endpoint linked into the build (`-X pkg/analytics.Endpoint`; "
+                             "the source sets none)", "source": catalogue.POSTHOG_SOURCE},
+}
+#: Releases whose source usagectl read and whose PostHog client gets an empty API key
+#: (pkg/analytics/client.go: posthog.NewWithConfig("", ...)): no build of them sends.
+KEYLESS_RELEASES = ((1, 9, 0), (1, 9, 3))
+
+
+def _parse_version(text):
+    try:
+        return tuple(int(part) for part in text.split("-", 1)[0].split(".")[:3])
+    except (AttributeError, ValueError):
+        return None
+
+
+def line_of(version):
+    """OTLP or POSTHOG for a version string ("1.9.3"), or None when it can't be told."""
+    parsed = _parse_version(version) if version else None
+    if parsed is None or len(parsed) < 2:
+        return None
+    return OTLP if parsed[:2] < (1, 8) else POSTHOG
+
+
+def posthog_sends(version):
+    """False for the releases read that can't send; None where usagectl hasn't read it."""
+    parsed = _parse_version(version)
+    if parsed is not None and KEYLESS_RELEASES[0] <= parsed <= KEYLESS_RELEASES[1]:
+        return False
+    return None
 _MAX_FILE = 64 * 1024
 
 
@@ -71,10 +112,36 @@ def _go_os():
 def preview(env, decision, native, level=None):
     item, effective = result.start(FRAMEWORK_NAME, TITLE, decision, native,
                                    "`usagectl disable bacalhau` sets DisableAnalytics")
-    item["transport"] = "otlp-grpc"
-    item["destination"] = DESTINATION
+    version, program, problem = binary_version(env)
+    line = line_of(version)
+    item["node_version"] = version
+    item["analytics_line"] = line
+    shown = LINES[line or OTLP]
+    item["transport"] = shown["transport"]
+    item["destination"] = shown["destination"]
     item["when"] = "while `bacalhau serve` runs as an orchestrator, on each job and execution event"
     item["will_send"] = {"on": True, "off": False}.get(effective)
+    if problem:
+        item["notes"].append(problem)
+    if version is None:
+        item["notes"].append("%s: which line of releases applies is unknown, so both are shown: v1.6-1.7 "
+                             "send OTLP log records, v1.8+ PostHog events." % (
+                                 "no bacalhau on PATH" if program is None else "its version could not be read"))
+    else:
+        item["notes"].append("%s is Bacalhau %s (asked with `bacalhau version --client` in a scratch data dir, "
+                             "removed afterwards): the %s line applies." % (program, version, shown["releases"]))
+    if line == POSTHOG and item["will_send"]:
+        sends = posthog_sends(version)
+        item["will_send"] = sends
+        if sends is False:
+            item["notes"].append("Bacalhau %s's own source gives its PostHog client an empty API key "
+                                 "(pkg/analytics/client.go), and posthog-go then sends nothing: no build "
+                                 "of this release sends these events. Only the side channels below leave."
+                                 % version)
+        else:
+            item["notes"].append("usagectl has not read Bacalhau %s's source (it read v1.9.0 and v1.9.3, "
+                                 "which can't send): whether its build sends these events is unknown."
+                                 % version)
     if effective == "unknown":
         item["notes"].append("Bacalhau's own switch could not be read (%s); Bacalhau's default is "
                              "to send." % native.get("detail"))
@@ -90,14 +157,15 @@ def preview(env, decision, native, level=None):
         item["notes"].append(problem)
     instance_id = meta.get("InstanceID")
     node_name = meta.get("NodeName")
+    node_id_hash = hashlib.sha256(str(node_name).encode()).hexdigest() if node_name else None
     attributes = {
         "os.type": _go_os(),
         "installation_id": installation_id,
         "instance_id": str(instance_id) if instance_id is not None else None,
         # Bacalhau hashes the node's ID (its name) with SHA-256 before sending it.
-        "node_id_hash": hashlib.sha256(str(node_name).encode()).hexdigest() if node_name else None,
+        "node_id_hash": node_id_hash,
         "node_type": node_type(env) or "orchestrator or hybrid (only orchestrators send)",
-        "node_version": "the bacalhau binary's version",
+        "node_version": version or "the bacalhau binary's version",
     }
     if node_type(env) == "compute":
         item["notes"].append("config.yaml makes this node compute-only: only orchestrators send "
@@ -105,21 +173,40 @@ def preview(env, decision, native, level=None):
     elif node_type(env):
         item["notes"].append("node_type is what config.yaml's Orchestrator.Enabled and Compute.Enabled "
                              "say; `bacalhau serve --orchestrator/--compute` flags override them.")
-    item["notes"].append("node_version is the binary's version: usagectl never runs `bacalhau` for a "
-                         "preview (`bacalhau version --client` initialises a repo in an empty data dir). "
-                         "v1.6-1.7 send these OTLP events; v1.9.3's PostHog client has no API key and "
-                         "drops its events (docs/truth.md).")
     item["resource_attributes"] = attributes
     item["resource_attribute_fields"] = [dict(entry) for entry in catalogue.RESOURCE_ATTRIBUTES]
     item["identifier_files"] = {"installation_id": install_path, "system_metadata": meta_path}
     item["event_types"] = list(EVENT_TYPES)
     item["events"] = _events()
     item["catalogue_source"] = catalogue.SOURCE
-    result.set_body(item, json.dumps(attributes, indent=2))
-    item["kind"] = "otlp-resource-attributes"
-    item["notes"].append("The body lists the OTLP resource attributes attached to every analytics "
-                         "event, not the wire bytes (OTLP protobuf over gRPC; v1.8+ sends to "
-                         "PostHog instead, in official builds only).")
+    posthog = _posthog_attributes(env, version, installation_id, instance_id, node_id_hash)
+    item["posthog"] = {
+        "source": catalogue.POSTHOG_SOURCE,
+        "distinct_id": posthog.pop("distinct_id"),
+        "resource_attributes": posthog,
+        "resource_attribute_fields": [dict(entry) for entry in catalogue.POSTHOG_RESOURCE_ATTRIBUTES],
+        "envelope_fields": [dict(entry) for entry in catalogue.POSTHOG_ENVELOPE],
+        "library_properties": [dict(entry) for entry in catalogue.POSTHOG_LIBRARY_PROPERTIES],
+        "event_types": list(POSTHOG_EVENT_TYPES),
+        "events": _posthog_events(),
+    }
+    if line is not None:
+        # No surprises: each event's property names for this version, to remember with
+        # `preview --accept` and to compare after an upgrade (v1.7 -> v1.9 changes them).
+        events = item["posthog"]["events"] if line == POSTHOG else item["events"]
+        item["framework_version"] = version
+        item["field_sets"] = {event["type"]: [f["name"] for f in event["properties"]] for event in events}
+    if line == POSTHOG:
+        result.set_body(item, json.dumps({"distinct_id": item["posthog"]["distinct_id"],
+                                          "properties": {"resource_attributes": posthog}}, indent=2))
+        item["kind"] = "posthog-resource-attributes"
+        item["notes"].append("The body is what every PostHog event carries besides its own properties "
+                             "(the distinct id and `resource_attributes`), not the wire bytes.")
+    else:
+        result.set_body(item, json.dumps(attributes, indent=2))
+        item["kind"] = "otlp-resource-attributes"
+        item["notes"].append("The body lists the OTLP resource attributes attached to every analytics "
+                             "event, not the wire bytes (OTLP protobuf over gRPC).")
     if installation_id is None:
         item["notes"].append("No %s yet: Bacalhau creates it on first run." % install_path)
     if instance_id is None:
@@ -152,11 +239,64 @@ def _events():
             for name in catalogue.EVENTS]
 
 
+def _posthog_attributes(env, version, installation_id, instance_id, node_id_hash):
+    """ResourceAttributes.Properties() as v1.9.3 builds it (omitempty: only what is set),
+    and the distinct id DetermineDistinctID() picks (network_id defaults to instance_id)."""
+    instance = str(instance_id) if instance_id is not None else None
+    values = {
+        "installation_id": installation_id, "instance_id": instance, "node_id_hash": node_id_hash,
+        "node_type": node_type(env) or "orchestrator or hybrid (only orchestrators send)",
+        "node_version": version or "the bacalhau binary's version",
+        "network_id": instance,
+        "environment": _environment(),
+        "os_type": _go_os(), "os_arch": _go_arch(),
+    }
+    out = {key: value for key, value in values.items() if value}
+    out["distinct_id"] = instance or installation_id or "unknown"
+    return out
+
+
+def _environment():
+    """WithSystemInfo's detectDockerEnvironment (v1.9.3 pkg/analytics/options.go): "docker"
+    when /.dockerenv exists or /proc/self/cgroup names /docker/, /docker- or .scope."""
+    if os.path.exists("/.dockerenv"):
+        return "docker"
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8", errors="replace") as handle:
+            content = handle.read()
+    except OSError:
+        return "local"
+    return "docker" if any(marker in content for marker in ("/docker/", "/docker-", ".scope")) else "local"
+
+
+def _go_arch():
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
+            "i386": "386", "i686": "386"}.get(machine, machine)
+
+
+def _posthog_events():
+    """Every v1.8+ event, each property with its JSON type and what it can carry."""
+    def field(entry):
+        out = {"name": entry["name"], "type": entry["type"], "flags": list(entry["flags"]),
+               "may_be_absent": entry["omitempty"]}
+        nested = entry.get("nested")
+        inner = nested if isinstance(nested, list) else (nested or {}).get("fields")
+        if inner:
+            out["fields"] = [field(f) for f in inner]
+        return out
+
+    return [{"type": name, "when": _WHEN.get(name, ""), "source": "%s %s" % (catalogue.POSTHOG_SOURCE, event["file"]),
+             "properties": [field(entry) for entry in event["fields"]]}
+            for name, event in catalogue.POSTHOG_EVENTS.items()]
+
+
 _WHEN = {"bacalhau.job_v1.submit": "a job is submitted",
          "bacalhau.job_v1.terminal": "a job completes, fails or is stopped",
          "bacalhau.execution_v1.create": "an execution is created on a compute node",
          "bacalhau.execution_v1.terminal": "an execution ends",
-         "bacalhau.execution_v1.compute_message": "a compute node reports a message about an execution"}
+         "bacalhau.execution_v1.compute_message": "a compute node reports a message about an execution",
+         "bacalhau.compute_nodes_v1.info": "every hour, from each orchestrator: its compute nodes in numbers"}
 
 
 def _side_channels(native, installation_id, instance_id):
