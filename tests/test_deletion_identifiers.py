@@ -249,3 +249,40 @@ def test_a_request_to_a_public_list_needs_its_own_explicit_yes(tmp_path):
     request = sent.json()["data"]["requests"][0]["request"]  # stdout is the JSON alone
     assert request["target"]["email"] == "parsl@googlegroups.com"
     assert request["response"]["mailto"].startswith("mailto:parsl@googlegroups.com?")
+
+
+def test_ids_are_captured_by_writing_commands_and_outlive_ray_s_own_copy(tmp_path):
+    """Ray's only copy of a reported session's id is under /tmp, which cleanup removes.
+    `disable` keeps it (with its evidence) in captured-ids.jsonl; a later request still
+    names it; read-only commands never write the file; forget removes its lines."""
+    from usagectl.core.environment import Environment
+    from usagectl.deletion import captured
+
+    env = Environment(environ=dict(os.environ), argv=[])
+    reported = _install("enabled")
+    _install("disabled")
+    for command in (("status",), ("show-last", "ray"), ("request-deletion", "--list-ids", "ray")):
+        run_cli(*command)
+    assert not os.path.exists(captured.path(env)), "a read-only command wrote the captured ids"
+
+    disable = run_cli("disable", "ray")
+    assert disable.exit_code == 0, disable
+    assert "kept 1 identifier(s) the vendors received" in disable.stderr
+    [line] = [json.loads(raw) for raw in open(captured.path(env))]
+    assert (line["framework"], line["kind"], line["value"]) == ("ray", "session_id", REPORTED_ID)
+    assert line["command"] == "usagectl disable ray" and "reached the server" in line["evidence"][0]["how"]
+    assert run_cli("disable", "ray").stderr.count("kept ") == 0  # nothing new: nothing appended
+    assert len(open(captured.path(env)).readlines()) == 1
+
+    shutil.rmtree(reported)  # Ray's cleanup
+    with open(captured.path(env), "a") as handle:
+        handle.write('{"framework": "ray", "kind": broken\n')  # one bad line hides nothing
+    row = _ids(run_cli("request-deletion", "--list-ids", "ray", "--json"), "ray")
+    [item] = row["identifiers"]
+    assert item["value"] == REPORTED_ID
+    assert "captured by `usagectl disable ray`" in item["evidence"][0]["how"]
+    assert DISABLED_ID not in json.dumps(row)
+
+    forget = run_cli("forget", "ray", "--yes", "--force", "--json")
+    assert forget.exit_code == 0, forget
+    assert [r for r in captured.read(env) if r["framework"] == "ray"] == []

@@ -198,7 +198,8 @@ def _show_forget(env):
             for entry in item["remove"]:
                 lines.append("  remove %s: %s (%s)" % (entry["kind"], entry["path"], entry["how"]))
             for label, count in (("sent-ledger lines", item["ledger_lines"]),
-                                 ("places lines", item["place_lines"])):
+                                 ("places lines", item["place_lines"]),
+                                 ("captured identifiers", item.get("captured_lines", 0))):
                 if count:
                     lines.append("  remove %d %s (usagectl's own copies)" % (count, label))
             if item["known_fields"]:

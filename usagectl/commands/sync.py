@@ -82,4 +82,18 @@ def apply_all(env, report, names=None, repair=False):
         for note in result["notes"]:
             report.note("%s: %s" % (adapter.name, note))
         results.append(result)
+    _capture_identifiers(env, report)
     return results
+
+
+def _capture_identifiers(env, report):
+    """Keep the identifiers the vendors received before the frameworks' own copies go
+    (Ray's under /tmp): this command writes anyway; read-only ones never do."""
+    from usagectl.deletion import captured
+
+    added, problem = captured.capture(env, env.command_line)
+    if added:
+        report.note("kept %d identifier(s) the vendors received in %s, so `usagectl request-deletion` "
+                    "can still name them after the frameworks' own copies are gone" % (added, captured.path(env)))
+    if problem:
+        report.warn(problem)

@@ -3,7 +3,7 @@
 Two kinds of thing go: the framework's own resettable identifier files (each framework
 says which, ``Framework.forgettable``: Bacalhau's installation_id), and usagectl's own
 local copies for that framework (its lines in the sent ledger and the places file, and
-its accepted field sets), so a later opt-in starts fresh, as Go's `gotelemetry clean`
+its accepted field sets and the identifiers it captured), so a later opt-in starts fresh, as Go's `gotelemetry clean`
 does. What can't be reset is said plainly. The deletion receipts stay: they are the
 proof that a request was made.
 
@@ -21,8 +21,8 @@ from usagectl.core.errors import BadInput
 
 def plan(env, names):
     """[{framework, remove: [{kind, path, how}], kept: [{kind, how}], ledger_lines,
-    place_lines, known_fields, unrequested: [{kind, value}]}] for each framework."""
-    from usagectl.deletion import identifiers, ledger
+    place_lines, captured_lines, known_fields, unrequested: [{kind, value}]}] for each framework."""
+    from usagectl.deletion import captured, identifiers, ledger
     from usagectl.preview import fieldsets
 
     found = identifiers.gather(env, names)
@@ -42,6 +42,7 @@ def plan(env, names):
         plans.append({"framework": name, "remove": remove, "kept": kept,
                       "ledger_lines": _count(_ledger.ledger_path(env.environ), name),
                       "place_lines": _count(_ledger.places_path(env.environ), name),
+                      "captured_lines": _count(captured.path(env), name),
                       "known_fields": name in known, "unrequested": unrequested})
     return plans
 
@@ -65,7 +66,8 @@ def _count(path, name):
 
 
 def has_work(item):
-    return bool(item["remove"] or item["ledger_lines"] or item["place_lines"] or item["known_fields"])
+    return bool(item["remove"] or item["ledger_lines"] or item["place_lines"] or item["captured_lines"]
+                or item["known_fields"])
 
 
 def run(env, report, names, dry_run=False, yes=False, force=False, confirm=None, show=None):
@@ -116,5 +118,8 @@ def _forget(env, item):
                                                 lambda e: e.get("framework") == name)
     item["places_removed"] = _ledger.drop_lines(_ledger.places_path(env.environ),
                                                 lambda e: e.get("framework") == name)
+    from usagectl.deletion import captured
+
+    item["captured_removed"] = _ledger.drop_lines(captured.path(env), lambda e: e.get("framework") == name)
     if item["known_fields"]:
         fieldsets.forget(env, name)

@@ -10,8 +10,11 @@ from usagectl.core.identifiers import Found, Identifier
 __all__ = ["Found", "Identifier", "gather"]
 
 
-def gather(env, frameworks):
-    """{framework: Found} for the named frameworks (unknown names get an empty Found)."""
+def gather(env, frameworks, captured=True):
+    """{framework: Found} for the named frameworks (unknown names get an empty Found),
+    with the identifiers usagectl captured earlier (``captured``: see captured.py)."""
+    from usagectl.deletion import captured as kept
+
     result = {}
     for name in frameworks:
         found = Found(name)
@@ -24,5 +27,7 @@ def gather(env, frameworks):
             except Exception as exc:  # one framework's odd files must not hide the others
                 found.problems.append("usagectl could not read %s's identifiers (%s)"
                                       % (framework.title, type(exc).__name__))
+        if captured:
+            kept.add_to(env, name, found)
         result[name] = found
     return result
