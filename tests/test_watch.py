@@ -390,8 +390,9 @@ def test_a_watched_start_imports_nothing_heavy(env, tmp_path):
 
 
 class _Decision:
-    def __init__(self, mode):
+    def __init__(self, mode, send=None):
         self.mode = mode
+        self.send = send if send is not None else (() if mode in ("off", "local") else None)
 
 
 def test_failed_consent_counts_attempts_of_frameworks_that_are_off(env, sink):
@@ -416,6 +417,29 @@ def test_failed_consent_counts_attempts_of_frameworks_that_are_off(env, sink):
     summary = report.as_dict({"ray": off, "parsl": on})
     assert summary["failed_consent"] == 1
     assert summary["frameworks"]["ray"]["failed"] is True and summary["frameworks"]["parsl"]["failed"] is False
+    # Some categories allowed: an attempt may carry one or the other, so it is unknown, never ok.
+    some = _Decision("local", ("metrics",))
+    assert report.failed_consent({"ray": some, "parsl": on}) == []
+    assert [a.framework for a in report.unknown_consent({"ray": some, "parsl": on})] == ["ray"]
+    summary = report.as_dict({"ray": some, "parsl": on})
+    assert summary["unknown_consent"] == 1 and summary["frameworks"]["ray"]["unknown"] is True
+
+
+def test_verify_run_under_a_send_list_is_unknown_not_a_pass(env, cli, isolated_home):
+    """A Coiled connection while consent lets only metrics through: exit 7 with the reason;
+    --allow-unknown gives the command's own status; plain off fails (5). The Coiled
+    server is set to a loopback port (coiled.server), which the watch lists for Coiled."""
+    dask_dir = isolated_home / ".config" / "dask"
+    dask_dir.mkdir(parents=True, exist_ok=True)
+    (dask_dir / "coiled-server.yaml").write_text("coiled:\n  server: http://127.0.0.1:9\n")
+    assert cli("enable", "coiled", "--only", "metrics").exit_code == 0
+    code = "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9), timeout=5)\nexcept OSError:\n    pass\n"
+    result = cli("verify", "--run", "--", sys.executable, "-c", code)
+    assert result.exit_code == 7, result
+    assert "coiled: 1 attempt(s) while consent lets only metrics through" in result.stderr
+    assert cli("verify", "--allow-unknown", "--run", "--", sys.executable, "-c", code).exit_code == 0
+    assert cli("disable", "coiled").exit_code == 0
+    assert cli("verify", "--run", "--", sys.executable, "-c", code).exit_code == 5
 
 
 # ---------------------------------------------------------------------------

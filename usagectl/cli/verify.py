@@ -84,11 +84,19 @@ def _run(env, report, argv, timeout):
                         stdout=sys.stderr if json_output else None)
     decisions = consent_decisions(env, watch.frameworks())
     offending = watch.failed_consent(decisions)
+    unknown = watch.unknown_consent(decisions)
     report.data = {"run": watch.as_dict(decisions)}
     for warning in watch.warnings:
         report.warn(warning)
+    for name in sorted({a.framework for a in unknown}):
+        report.warn("%s: %d attempt(s) while consent lets only %s through: a connection doesn't say which "
+                    "category it carries, so whether the choice held is unknown"
+                    % (name, sum(a.framework == name for a in unknown), ", ".join(decisions[name].send)))
+    allow_unknown = bool(click.get_current_context().params.get("allow_unknown"))
     if offending:
         report.exit_code = ExitCode.VERIFY_FAILED
+    elif unknown and not allow_unknown:
+        report.exit_code = ExitCode.VERIFY_UNKNOWN
     elif watch.timed_out:
         # A CI gate must not turn a run it had to stop into a pass.
         report.warn("the command was stopped after --timeout %g s" % timeout)

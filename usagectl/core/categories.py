@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def narrowed(decision: Decision | None) -> bool:
     """Does the decision let some categories through while holding back the rest?"""
-    return decision is not None and decision.mode == "local" and bool(decision.send)
+    return decision is not None and decision.mode == "local" and bool(getattr(decision, "send", None))
 
 
 def judge_mode(mode: str | None, categories: dict[str, str] | None, decision: Decision | None) -> str | None:

@@ -131,9 +131,15 @@ class WatchReport:
         failed = []
         for attempt in self.attempts:
             decision = decisions.get(attempt.framework)
-            if decision is None or decision.mode in NOT_SENDING:
+            if decision is None or (decision.mode in NOT_SENDING and not _narrowed(decision)):
                 failed.append(attempt)
         return failed
+
+    def unknown_consent(self, decisions):
+        """Attempts of a framework whose consent lets some categories through (local with
+        a send list): the attempt may carry one it allows or one it holds back, which a
+        connection doesn't say. Never counted as honouring the choice."""
+        return [a for a in self.attempts if _narrowed(decisions.get(a.framework))]
 
     def as_dict(self, decisions=None):
         """JSON-ready. With ``decisions``, each framework says its mode and whether it failed."""
@@ -144,7 +150,9 @@ class WatchReport:
             if decisions is not None:
                 decision = decisions.get(name)
                 entry["consent"] = decision.mode if decision is not None else None
-                entry["failed"] = decision is None or decision.mode in NOT_SENDING
+                entry["send"] = list(decision.send) if decision is not None and decision.send is not None else None
+                entry["unknown"] = _narrowed(decision)
+                entry["failed"] = decision is None or (decision.mode in NOT_SENDING and not entry["unknown"])
             frameworks[name] = entry
         data = {
             "command": self.argv,
@@ -160,6 +168,7 @@ class WatchReport:
         }
         if decisions is not None:
             data["failed_consent"] = len(self.failed_consent(decisions))
+            data["unknown_consent"] = len(self.unknown_consent(decisions))
         return data
 
 
@@ -342,3 +351,9 @@ def _descendants(pid):
             found.append(child)
             todo.append(child)
     return found
+
+
+def _narrowed(decision):
+    from usagectl.core.categories import narrowed
+
+    return narrowed(decision)
