@@ -344,3 +344,54 @@ def test_parsl_hook_records_what_this_release_hands_to_its_sender(entry, tmp_pat
     verified(entry, "records", "yes: a real workflow's start and end messages in the sent ledger (%s)%s"
              % ("its send fails: Parsl issue #4038" if broken else "handed over, not known sent",
                 "; and its `parsl.log`" if levels else "; its `parsl.log` holds no message bodies"))
+
+
+_UDP_SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "parsl", "udp_sink.py")
+
+
+@pytest.mark.parametrize("entry", _entries("parsl"), ids=_id)
+def test_parsl_sender_processes_are_paired_with_their_messages(entry, tmp_path, verified):
+    """A real workflow whose UDP send reaches a loopback listener (a hosts file in the
+    mount namespace points tracking.parsl-project.org at 127.0.0.1): from parsl.log
+    alone, a message whose fork sender ended with exit 0 and logged no failure is "sent",
+    and its body is a datagram that arrived; a failed one never arrived."""
+    import base64
+
+    from isolation import available, isolated_shell
+
+    ok, why = available()
+    if not ok:
+        pytest.skip("no isolated namespaces here: %s" % why)
+    script = tmp_path / "workflow.py"
+    script.write_text(PARSL_WORKFLOW)
+    levels = own(entry, "import json; from parsl.usage_tracking import usage; "
+                        "print(json.dumps(hasattr(usage.UsageTracker, 'check_tracking_level')))")
+    shell = ("printf '127.0.0.1 localhost tracking.parsl-project.org\\n' > {t}/hosts && "
+             "mount --bind {t}/hosts /etc/hosts && "
+             "{{ timeout 60 python3 {sink} {t}/datagrams.json 30 50077 & }} && sleep 0.5 && "
+             "timeout 120 {py} {script} {level} {t}/runinfo && sleep 1").format(
+        t=tmp_path, sink=_UDP_SINK, py=entry["python"], script=script, level="3" if levels else "True")
+    proc = subprocess.run(isolated_shell(shell), env=dict(os.environ), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(tmp_path / "datagrams.json") as handle:
+        arrived = [base64.b64decode(d) for d in json.load(handle)]
+    shown = json.loads(usagectl(entry, "show-last", "parsl", "--json", "-n", "5", "--path",
+                                str(tmp_path / "runinfo")).stdout)
+    payloads = shown["data"]["frameworks"][0]["payloads"]
+    for payload in payloads:
+        body = payload["body"].encode()
+        if payload["outcome"] == "sent":
+            assert body in arrived, payload
+        elif payload["outcome"] == "failed":
+            assert body not in arrived, payload
+    sent = [p for p in payloads if p["outcome"] == "sent"]
+    if levels and entry["version"] != "2026.10.26":
+        assert sent, payloads  # the start message's sender had ended when Parsl joined it
+        [log] = [os.path.join(base, "parsl.log") for base, _d, files in os.walk(tmp_path / "runinfo")
+                 if "parsl.log" in files]
+        record_fixture(entry, log, "parsl-loopback.log")
+        record_fixture(entry, str(tmp_path / "datagrams.json"), "datagrams.json")
+    if levels and entry["version"] != "2026.10.26":
+        verified(entry, "records", "its sender processes' own lines paired with their messages: one "
+                 "shown as sent is a datagram that arrived at a loopback listener")

@@ -49,3 +49,39 @@ def test_each_parsl_releases_own_log_gives_its_messages_or_says_there_are_none(c
     for payload in payloads:
         assert payload["outcome"] in ("logged-not-known-sent", "failed")
         assert ('"parsl_v": "%s' % version[:4]) in payload["body"] or '"end"' in payload["body"]
+
+
+def test_parsl_s_sender_lines_pair_each_message_with_what_arrived(cli, tmp_path):
+    """parsl.log of a run whose datagrams could arrive (the matrix README says how it was
+    made): a message shown as sent is byte for byte a datagram that arrived; the one
+    whose sender was still running when Parsl joined it stays not known to be sent."""
+    import base64
+
+    recorded = MATRIX / "parsl-2025.1.6"
+    if not (recorded / "parsl-loopback.log").exists():
+        pytest.skip("no recorded loopback run")
+    run = tmp_path / "runinfo" / "000"
+    run.mkdir(parents=True)
+    (run / "parsl.log").write_bytes((recorded / "parsl-loopback.log").read_bytes())
+    arrived = [base64.b64decode(d) for d in json.loads((recorded / "datagrams.json").read_text())]
+    payloads = cli("show-last", "parsl", "--json", "-n", "5", "--path", str(tmp_path / "runinfo")
+                   ).json()["data"]["frameworks"][0]["payloads"]
+    by_kind = {p["kind"]: p for p in payloads}
+    assert by_kind["start"]["outcome"] == "sent" and by_kind["start"]["body"].encode() in arrived
+    assert "ended (exit 0) without logging a failure" in " ".join(by_kind["start"]["notes"])
+    assert by_kind["end"]["outcome"] == "logged-not-known-sent"
+    assert by_kind["end"]["body"].encode() in arrived  # it did arrive: the log alone can't say so
+
+
+def test_a_sender_s_own_failure_line_fails_its_message(cli, tmp_path):
+    """parsl-2025.1.6/parsl.log: both sender processes logged a name-resolution failure
+    (the namespace had no DNS); each fails its own message, by pid."""
+    run = tmp_path / "runinfo" / "000"
+    run.mkdir(parents=True)
+    (run / "parsl.log").write_bytes((MATRIX / "parsl-2025.1.6" / "parsl.log").read_bytes())
+    payloads = cli("show-last", "parsl", "--json", "-n", "5", "--path", str(tmp_path / "runinfo")
+                   ).json()["data"]["frameworks"][0]["payloads"]
+    assert [(p["kind"], p["outcome"], p["delivery"]) for p in payloads] == [
+        ("end", "failed", "not-delivered"), ("start", "failed", "not-delivered")]
+    assert all("Temporary failure in name resolution" in p["reason"] for p in payloads)
+    assert "pid 3" in " ".join(payloads[1]["notes"]) and "pid 7" in " ".join(payloads[0]["notes"])

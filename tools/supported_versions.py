@@ -55,9 +55,11 @@ sends, and the hook's report recorder was not attached (`ray._private.usage`); o
 1.85 `client-spans.transmit` is never read, so client spans can't be stopped: `verify`
 now fails there and `preview` says so, where both said off before.
 
-Known limits: Parsl's "Failed to send usage tracking data" lines (written by the child
-process that sends) are not paired with their message, so a message whose send failed
-shows as "logged, not known to be sent".
+Parsl's sender processes: each message is paired with the fork child Parsl started for
+it (the order of its "Joining usage tracking process" lines); the child's own "Failed to
+send usage tracking data" line fails it, and a child that had ended with exit 0 without
+one sent it. A child still running when Parsl joined it leaves the message "logged, not
+known to be sent", whatever happened after.
 
 Each release's records are made by its own code during the matrix run; a copy of each is
 kept in tests/fixtures/matrix (with how it was made), read by the default run too.

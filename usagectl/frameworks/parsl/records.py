@@ -6,6 +6,15 @@ datagram ``b"1" + json.dumps(message)``, so a logged message is only
 right after it means the send failed (every send fails in 2026.10.26, Parsl issue
 #4038). ``ast.literal_eval`` then ``json.dumps`` gives back the exact datagram.
 
+Where the send got as far as its sender process (a fork child, ``Usage-Tracking-<pid>``
+in the log), that process logs ``Failed to send usage tracking data: ...`` itself, and
+``close()`` later logs ``Joining usage tracking process <ForkProcess ... pid=N ...
+stopped exitcode=0>`` for each process in the order they were started. So the k-th
+message that started a process belongs to the k-th joined pid (``_senders``): its
+child's failure line fails it; a fork child that had already ended with exit 0
+without one handed the datagram to the network ("sent", with no receipt: UDP).
+``show-last --follow`` shows each message as it is logged, before those lines exist.
+
 Logs: ``<run_dir>/NNN/parsl.log`` (run_dir defaults to ./runinfo). We look under
 ./runinfo, the consent file's ``[search] parsl = [globs]`` and --path.
 """
@@ -34,6 +43,21 @@ _LINE = re.compile(
 _START = "Usage tracking start message: "
 _END = "Usage tracking end message (unencoded): "
 _FAILED = "Usage tracking failed: "
+_CHILD_FAILED = "Failed to send usage tracking data: "
+_JOIN = re.compile(r"^Joining usage tracking process <(?P<kind>\w+) name='[^']*' pid=(?P<pid>\d+) "
+                   r"parent=\d+ (?P<state>[^>]*)>")
+_KILLED = "Usage tracking process did not end itself"
+
+
+class Sender:
+    """The process Parsl started to send one message, as its own log lines show it."""
+
+    __slots__ = ("pid", "kind", "state", "failure", "killed", "join")
+
+    def __init__(self, pid, kind, state, join):
+        self.pid, self.kind, self.state, self.join = pid, kind, state, join
+        self.failure = None
+        self.killed = False
 
 
 class Event:
@@ -89,7 +113,7 @@ def decode_message(text):
         return None
 
 
-def payload_from(event, failure, path, origin):
+def payload_from(event, failure, path, origin, sender=None):
     message = event.message
     kind = "start" if message.startswith(_START) else "end"
     text = message[len(_START):] if kind == "start" else message[len(_END):]
@@ -115,6 +139,10 @@ def payload_from(event, failure, path, origin):
         delivery = deliveries.NOT_DELIVERED
         notes = ["Parsl logged the send failure on line %s" % (failure.line.number or "?")
                  if failure.line.number else "Parsl logged the send failure right after"]
+    elif sender is not None:
+        outcome, reason, notes = _sender_outcome(sender)
+        if outcome == model.FAILED:
+            delivery = deliveries.NOT_DELIVERED
     else:
         outcome, reason = model.LOGGED_NOT_KNOWN_SENT, None
         notes = ["Parsl logs a message before sending it; the log can't show it arrived"]
@@ -125,13 +153,76 @@ def payload_from(event, failure, path, origin):
                          delivery=delivery)
 
 
+def _sender_outcome(sender):
+    """(outcome, reason, notes) of a message from what its sender process logged."""
+    where = " (line %s)" % sender.failure.line.number if sender.failure and sender.failure.line.number else ""
+    if sender.failure is not None:
+        return (model.FAILED, sender.failure.message[len(_CHILD_FAILED):],
+                ["its sender process (pid %s) logged the failure%s" % (sender.pid, where)])
+    if sender.killed:
+        return (model.LOGGED_NOT_KNOWN_SENT, None,
+                ["its sender process (pid %s) did not end and Parsl killed it: whether it sent is unknown"
+                 % sender.pid])
+    if sender.kind == "ForkProcess" and sender.state == "stopped exitcode=0":
+        # A fork child logs to the same file at the same level: every exception of its
+        # send is caught and logged, so an exit 0 without a line means sendto returned.
+        return (model.SENT, None,
+                ["its sender process (pid %s) ended (exit 0) without logging a failure: the datagram "
+                 "was handed to the network; UDP gives no receipt" % sender.pid])
+    return (model.LOGGED_NOT_KNOWN_SENT, None,
+            ["its sender process (pid %s) logged no failure, but had not ended when Parsl joined it"
+             % sender.pid])
+
+
 def _is_message(event):
     return event.message.startswith(_START) or event.message.startswith(_END)
 
 
+def _senders(events):
+    """{id(message event): Sender} for the events given in file order.
+
+    Per parent process: the messages whose send got a process (no ``Usage tracking
+    failed`` after them), in order, and the processes ``close()`` joined, in the order
+    they were started. Paired only when the counts agree (a window that cut the log,
+    or a run still going, pairs nothing); child failure lines go to their pid."""
+    messages, joins, child_failures = {}, {}, {}
+    last_join = {}
+    for event in events:
+        parent = event.thread[0]
+        parent = parent.decode("ascii", "replace") if isinstance(parent, bytes) else str(parent)
+        if _is_message(event):
+            messages.setdefault(parent, []).append(event)
+        elif event.message.startswith(_FAILED):
+            pending = messages.get(parent)
+            if pending:
+                pending.pop()  # this message never got a sender process
+        elif event.message.startswith(_CHILD_FAILED):
+            child_failures.setdefault(parent, event)  # the child's own pid is its "parent" here
+        elif event.message.startswith(_KILLED):
+            if parent in last_join:
+                last_join[parent].killed = True
+        else:
+            match = _JOIN.match(event.message)
+            if match:
+                sender = Sender(match.group("pid"), match.group("kind"), match.group("state").strip(), event)
+                joins.setdefault(parent, []).append(sender)
+                last_join[parent] = sender
+    paired = {}
+    for parent, sent in messages.items():
+        started = joins.get(parent, [])
+        if len(started) != len(sent):
+            continue
+        for message, sender in zip(sent, started):
+            sender.failure = child_failures.get(sender.pid)
+            paired[id(message)] = sender
+    return paired
+
+
 def payloads_backward(events, path, origin, limit=None, since=None):
     """Payloads from events given newest first. A failure line pairs with the nearest
-    earlier message of the same thread."""
+    earlier message of the same thread; a sender process's lines with its message."""
+    events = list(events)
+    senders = _senders(reversed(events))
     failures = {}   # thread -> the failure event seen after (in file order) its message
     found = []
     for event in events:
@@ -140,7 +231,8 @@ def payloads_backward(events, path, origin, limit=None, since=None):
         if event.message.startswith(_FAILED):
             failures[event.thread] = event
         elif _is_message(event):
-            payload = payload_from(event, failures.pop(event.thread, None), path, origin)
+            payload = payload_from(event, failures.pop(event.thread, None), path, origin,
+                                   senders.get(id(event)))
             if payload is not None:
                 found.append(payload)
                 if limit is not None and len(found) >= limit:
