@@ -2,6 +2,8 @@ package consent_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/usagectl/usagectl/reader/go/consent"
@@ -22,4 +24,30 @@ func Example() {
 	d := consent.DecideWith("mytool", options)
 	fmt.Println(d.Mode, d.Source)
 	// Output: unset unset
+}
+
+// A framework with categories asks per category: a user who allowed only "metrics"
+// (`usagectl enable mytool --only metrics`, an entry local + send) gets it, and a
+// report without a category is refused, as an older reader would refuse it.
+func ExampleAllowedCategory() {
+	dir, err := os.MkdirTemp("", "usagectl-example-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	text := "schema = 1\n[frameworks.mytool]\nmode = \"local\"\nsend = [\"metrics\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "consent.toml"), []byte(text), 0o600); err != nil {
+		panic(err)
+	}
+	env := map[string]string{"USAGECTL_CONFIG_DIR": dir, "USAGECTL_POLICY_FILE": filepath.Join(dir, "policy.toml")}
+	options := consent.Options{Getenv: func(name string) string { return env[name] }}
+	for _, category := range []string{"metrics", "code", ""} {
+		fmt.Printf("%q: %v\n", category, consent.AllowedCategory("mytool", category, 1, time.Time{}, false, options))
+	}
+	fmt.Println(consent.DecideWith("mytool", options).Send)
+	// Output:
+	// "metrics": true
+	// "code": false
+	// "": false
+	// [metrics]
 }
