@@ -89,8 +89,9 @@ POSTHOG_EVENTS = {
 #: hash a guessed name), Bacalhau's own in clear; execution resources are keyed by the
 #: hash of the task's name (v1.6 sent the name itself).
 POSTHOG_FLAGS = {"task_docker_image": ["identifying"], "resources": []}
-POSTHOG_FLAGGED_KEYS = {"bacalhau.execution_v1.create.resources": ["identifying"],
-                        "bacalhau.execution_v1.terminal.resources": ["identifying"]}
+POSTHOG_FLAGGED_KEYS = {"createExecutionEvent.resources": ["identifying"]}
+#: The functions whose "resources" is a map keyed by the task name's hash (else one resource).
+_RESOURCES_BY_TASK = ("createExecutionEvent",)
 #: The JSON type of the expression a v1.8+ map value is built from: patterns first...
 TYPE_RULES = [
     (r"^len\(", "number"), (r"\s(?:!=|==)\s", "boolean"), (r"^hashString\(", "string"),
@@ -252,11 +253,14 @@ def _opener(body, offset, depth):
 
 
 def build_posthog(source):
-    """{event type: {"file", "functions", "fields"}} and the resource attributes, for v1.8+."""
+    """(events, functions, attributes) for v1.8+: each event's file and the functions that
+    build its map; each function's fields once (two events share a builder, and the job
+    events a helper); the resource attributes."""
     analytics = os.path.join(source, "pkg", "analytics")
     structs = parse_structs(analytics)
     texts = {}
     events = {}
+    built = {}
     for event, (path, functions) in POSTHOG_EVENTS.items():
         text = texts.get(path)
         if text is None:
@@ -266,28 +270,33 @@ def build_posthog(source):
             raise SystemExit("%s no longer names %s: update POSTHOG_EVENTS" % (path, event))
         bodies = _functions(text)
         prefixes = re.findall(r'addCapabilityDetails\(\w+, "(\w+)", properties\)', text)
-        fields = {}
         for function in functions:
             if function not in bodies:
                 raise SystemExit("%s has no func %s: update POSTHOG_EVENTS" % (path, function))
-            for name, expression, always in _map_keys(bodies[function], "%s %s" % (path, function), prefixes):
-                kind = _value_type(expression, "%s %s %s" % (path, function, name))
-                if name in fields:  # set on two paths (an if and its else): present if either always is
-                    fields[name]["omitempty"] = fields[name]["omitempty"] and not always
-                    continue
-                flags = POSTHOG_FLAGGED_KEYS.get("%s.%s" % (event, name),
-                                                 POSTHOG_FLAGS.get(name, FLAGS.get(name, [])))
-                entry = {"name": name, "type": kind, "omitempty": not always,
-                         "go": "%s: %s" % (function, " ".join(expression.split())), "flags": list(flags)}
-                if name == "resources":
-                    nested = _fields("resource", structs, owner="resources")
-                    entry["nested"] = ({"keys": "SHA-256 of the task name", "values": "object", "fields": nested}
-                                       if event.startswith("bacalhau.execution") else nested)
-                fields[name] = entry
-        events[event] = {"file": "pkg/analytics/" + path, "functions": functions, "fields": list(fields.values())}
+            if function not in built:
+                built[function] = _function_fields(function, bodies[function], path, prefixes, structs)
+        events[event] = {"file": "pkg/analytics/" + path, "functions": functions}
     attributes = [dict(f, flags=list(RESOURCE_FLAGS.get(f["name"], []))) for f in _fields("ResourceAttributes", structs,
                                                                                           owner="attributes")]
-    return events, attributes
+    return events, built, attributes
+
+
+def _function_fields(function, body, path, prefixes, structs):
+    fields = {}
+    for name, expression, always in _map_keys(body, "%s %s" % (path, function), prefixes):
+        kind = _value_type(expression, "%s %s %s" % (path, function, name))
+        if name in fields:  # set on two paths (an if and its else): present if either always is
+            fields[name]["omitempty"] = fields[name]["omitempty"] and not always
+            continue
+        flags = POSTHOG_FLAGGED_KEYS.get("%s.%s" % (function, name), POSTHOG_FLAGS.get(name, FLAGS.get(name, [])))
+        entry = {"name": name, "type": kind, "omitempty": not always,
+                 "go": "%s: %s" % (function, " ".join(expression.split())), "flags": list(flags)}
+        if name == "resources":
+            nested = _fields("resource", structs, owner="resources")
+            entry["nested"] = ({"keys": "SHA-256 of the task name", "values": "object", "fields": nested}
+                               if function in _RESOURCES_BY_TASK else nested)
+        fields[name] = entry
+    return list(fields.values())
 
 
 #: What each v1.8+ resource attribute can carry.
@@ -323,7 +332,7 @@ def render(built, posthog=None):
 def _render_posthog(posthog):
     if posthog is None:
         return ""
-    events, attributes = posthog
+    events, functions, attributes = posthog
     return ("\n\n# --- v1.8 and later: PostHog events, from %s@%s (pkg/analytics/events_*.go) ---\n\n"
             % (MODULE, POSTHOG_SOURCE_VERSION)
             + "POSTHOG_SOURCE = %r\n\n" % ("%s@%s" % (MODULE, POSTHOG_SOURCE_VERSION))
@@ -333,9 +342,21 @@ def _render_posthog(posthog):
             + "POSTHOG_ENVELOPE = " + pprint.pformat(POSTHOG_ENVELOPE, width=100, sort_dicts=False)
             + "\n\nPOSTHOG_LIBRARY_PROPERTIES = " + pprint.pformat(POSTHOG_LIBRARY_PROPERTIES, width=100,
                                                                    sort_dicts=False)
-            + "\n\n#: Each event's own properties: a name ending in * stands for one key per value (a\n"
-            + "#: node state, an engine's name); omitempty: set only on some paths of the source.\n"
-            + "POSTHOG_EVENTS = " + pprint.pformat(events, width=100, sort_dicts=False) + "\n")
+            + "\n\n#: Each event's file and the functions that build its properties, in order.\n"
+            + "POSTHOG_EVENTS = " + pprint.pformat(events, width=100, sort_dicts=False)
+            + "\n\n#: What each function writes into an event's map: a name ending in * stands for one\n"
+            + "#: key per value (a node state, an engine's name); omitempty: set only on some paths.\n"
+            + "POSTHOG_FUNCTIONS = " + pprint.pformat(functions, width=100, sort_dicts=False)
+            + "\n\n\ndef posthog_fields(event_type):\n"
+            + "    \"\"\"One v1.8+ event's properties: its functions' fields, in order; a key two of them\n"
+            + "    write is absent only where both may leave it out.\"\"\"\n"
+            + "    merged = {}\n"
+            + "    for function in POSTHOG_EVENTS[event_type][\"functions\"]:\n"
+            + "        for field in POSTHOG_FUNCTIONS[function]:\n"
+            + "            seen = merged.get(field[\"name\"])\n"
+            + "            merged[field[\"name\"]] = field if seen is None else dict(\n"
+            + "                seen, omitempty=seen[\"omitempty\"] and field[\"omitempty\"])\n"
+            + "    return list(merged.values())\n")
 
 
 def main(argv):

@@ -485,7 +485,7 @@ class Bacalhau(Framework):
             sections.append({"title": "v1.8 and later: `%s` (the event's properties)" % name,
                              "source": "%s `%s` (%s)" % (catalogue.POSTHOG_SOURCE, event["file"],
                                                          ", ".join(event["functions"])),
-                             "fields": list(flatten(event["fields"]))})
+                             "fields": list(flatten(catalogue.posthog_fields(name)))})
         return sections
 
     def preview(self, env, decision, native, level=None):

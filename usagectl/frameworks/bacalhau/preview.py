@@ -287,7 +287,7 @@ def _posthog_events():
         return out
 
     return [{"type": name, "when": _WHEN.get(name, ""), "source": "%s %s" % (catalogue.POSTHOG_SOURCE, event["file"]),
-             "properties": [field(entry) for entry in event["fields"]]}
+             "properties": [field(entry) for entry in catalogue.posthog_fields(name)]}
             for name, event in catalogue.POSTHOG_EVENTS.items()]
 
 
