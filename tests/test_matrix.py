@@ -363,7 +363,10 @@ def test_parsl_sender_processes_are_paired_with_their_messages(entry, tmp_path, 
     if not ok:
         pytest.skip("no isolated namespaces here: %s" % why)
     script = tmp_path / "workflow.py"
-    script.write_text(PARSL_WORKFLOW)
+    # Two seconds before cleanup, so the start message's sender has surely ended by the
+    # time Parsl joins it (else its line says "started" and the message stays unknown).
+    script.write_text(PARSL_WORKFLOW.replace("parsl.dfk().cleanup()", "import time; time.sleep(2)\n"
+                                             "parsl.dfk().cleanup()"))
     levels = own(entry, "import json; from parsl.usage_tracking import usage; "
                         "print(json.dumps(hasattr(usage.UsageTracker, 'check_tracking_level')))")
     shell = ("printf '127.0.0.1 localhost tracking.parsl-project.org\\n' > {t}/hosts && "
