@@ -296,7 +296,10 @@ _WHEN = {"bacalhau.job_v1.submit": "a job is submitted",
          "bacalhau.execution_v1.create": "an execution is created on a compute node",
          "bacalhau.execution_v1.terminal": "an execution ends",
          "bacalhau.execution_v1.compute_message": "a compute node reports a message about an execution",
-         "bacalhau.compute_nodes_v1.info": "every hour, from each orchestrator: its compute nodes in numbers"}
+         "bacalhau.compute_nodes_v1.info": "every hour, from each orchestrator: its compute nodes in numbers "
+                                           "(v1.9.3's `bacalhau serve` starts that loop before its analytics "
+                                           "client, so it never sends it: its own log says \"Analytics is "
+                                           "disabled, skipping nodes analytics\")"}
 
 
 def _side_channels(native, installation_id, instance_id):
