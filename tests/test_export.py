@@ -130,37 +130,49 @@ def test_bad_input_is_one_line_naming_the_file(cli, tmp_path):
 @pytest.mark.frameworks
 @pytest.mark.netns
 @pytest.mark.slow
-def test_a_head_started_from_the_patched_command_reports_usage_stats_disabled(cli, tmp_path):
+@pytest.mark.parametrize("blackhole", [False, True], ids=["no-blackhole", "blackhole"])
+def test_a_head_started_from_the_patched_command_reports_usage_stats_disabled(cli, tmp_path, settings_file,
+                                                                                blackhole):
     """The head start command of Ray's local-provider defaults, patched, run the way
     `ray up`'s updater runs it (with `export RAY_USAGE_STATS_ENABLED=1;` in front, as it
     does when the launching machine says on), in isolated namespaces with the report URL
-    on a loopback sink: Ray says usage stats are disabled and sends only the disabled ping."""
+    on a loopback sink: Ray says usage stats are disabled and sends only the disabled ping.
+    With a [blackhole] in settings.toml the patched command sends that ping there instead,
+    whatever the environment's report URL says."""
     ok, why = isolation.available()
     if not ok:
         pytest.skip("isolated namespaces are not available (%s)" % why)
     config = tmp_path / "cluster.yaml"
     shutil.copy(_ray_dir() / "autoscaler" / "local" / "defaults.yaml", config)
+    if blackhole:
+        settings_file.parent.mkdir(parents=True, exist_ok=True)
+        settings_file.write_text('[blackhole]\nray = "http://127.0.0.1:8996/"\n')
     assert cli("disable", "ray").exit_code == 0
     patched = yaml.safe_load(cli("export", "ray-cluster", str(config), "--json").json()["data"]["text"])
     head_start = [c for c in patched["head_start_ray_commands"] if "ray start" in c][0]
+    assert ("RAY_USAGE_STATS_REPORT_URL=http://127.0.0.1:8996/ " in head_start) is blackhole
 
     temp = tempfile.mkdtemp(prefix="ue-", dir="/tmp")  # short: Ray's AF_UNIX paths
     home = pathlib.Path(temp) / "h"
     sink = tmp_path / "sink"
-    for d in (home, sink):
+    hole = tmp_path / "blackhole"
+    for d in (home, sink, hole):
         d.mkdir()
     (home / "ray_bootstrap_config.yaml").write_text(yaml.safe_dump(patched))
     bindir = os.path.dirname(sys.executable)
     script = (
         'export HOME=%(home)s TMPDIR=%(temp)s PATH=%(bin)s:$PATH '
         'RAY_USAGE_STATS_REPORT_URL=http://127.0.0.1:8997/ RAY_USAGE_STATS_REPORT_INTERVAL_S=2; '
-        'timeout 120 %(py)s %(sinkpy)s %(sink)s 8997 & SINK=$!; sleep 1; '
+        'timeout 120 %(py)s %(sinkpy)s %(sink)s 8997 & SINK=$!; '
+        'timeout 120 %(py)s %(sinkpy)s %(hole)s 8996 & HOLE=$!; sleep 1; '
         '(export RAY_USAGE_STATS_ENABLED=1; timeout 120 sh -c %(cmd)s) > %(out)s 2>&1; '
-        'i=0; while [ $i -lt 40 ] && [ ! -f %(sink)s/post-1.body ]; do sleep 1; i=$((i+1)); done; sleep 6; '
-        'timeout 60 ray stop --force >/dev/null 2>&1; kill $SINK; wait'
+        'i=0; while [ $i -lt 40 ] && [ ! -f %(sink)s/post-1.body ] && [ ! -f %(hole)s/post-1.body ]; '
+        'do sleep 1; i=$((i+1)); done; sleep 6; '
+        'timeout 60 ray stop --force >/dev/null 2>&1; kill $SINK $HOLE; wait'
     ) % {"home": shlex.quote(str(home)), "temp": shlex.quote(temp), "bin": shlex.quote(bindir),
          "py": shlex.quote(sys.executable), "sinkpy": shlex.quote(str(FIXTURES / "ray" / "sink.py")),
-         "sink": shlex.quote(str(sink)), "cmd": shlex.quote(head_start), "out": shlex.quote(str(tmp_path / "out"))}
+         "sink": shlex.quote(str(sink)), "hole": shlex.quote(str(hole)), "cmd": shlex.quote(head_start),
+         "out": shlex.quote(str(tmp_path / "out"))}
     try:
         proc = subprocess.run(isolation.isolated_shell(script), capture_output=True, text=True, timeout=400)
     finally:
@@ -169,7 +181,8 @@ def test_a_head_started_from_the_patched_command_reports_usage_stats_disabled(cl
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Ray runtime started" in started, started[-3000:]
     assert "Usage stats collection is disabled" in started, started[-3000:]
-    bodies = sorted(sink.glob("post-*.body"))
+    bodies = sorted((hole if blackhole else sink).glob("post-*.body"))
+    assert not list((sink if blackhole else hole).glob("post-*.body"))
     # Only the disabled ping: every cluster field null. Reports every 2 s would have come
     # by now with usage stats on.
     assert len(bodies) == 1, bodies
@@ -282,3 +295,19 @@ def test_the_dockerfile_policy_holds_every_user_of_the_image(cli, tmp_path):
     command = printf.strip().removeprefix("&& ").split(" > ")[0]
     written = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout
     assert written == data["details"]["policy"]
+
+
+def test_the_blackhole_in_a_start_command_is_placed_once_and_a_file_s_own_url_kept():
+    from usagectl.frameworks.ray.export import patch_command
+
+    once = patch_command("ulimit -n 65536; ray start --head", "http://127.0.0.1:9/")
+    assert once == ("ulimit -n 65536; RAY_USAGE_STATS_REPORT_URL=http://127.0.0.1:9/ RAY_USAGE_STATS_ENABLED=0 "
+                    "ray start --disable-usage-stats --head")
+    assert patch_command(once, "http://127.0.0.1:9/") == once
+    # Without a blackhole, a report URL the file sets itself stays where it is.
+    own = "RAY_USAGE_STATS_REPORT_URL=http://mine/ ray start --head"
+    assert patch_command(own) == ("RAY_USAGE_STATS_REPORT_URL=http://mine/ RAY_USAGE_STATS_ENABLED=0 "
+                                  "ray start --disable-usage-stats --head")
+    # A URL that needs quoting is quoted for the shell.
+    assert "RAY_USAGE_STATS_REPORT_URL='http://127.0.0.1:9/?a=1&b=2' " in patch_command(
+        "ray start", "http://127.0.0.1:9/?a=1&b=2")

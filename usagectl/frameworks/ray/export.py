@@ -19,21 +19,27 @@ import re
 
 from usagectl.core.errors import BadInput
 from usagectl.core.exports import Format, Result
-from usagectl.frameworks.ray.framework import ENV_VAR
+from usagectl.frameworks.ray.framework import ENV_VAR, FRAMEWORK
 
 FLAG = "--disable-usage-stats"
 START_KEYS = ("head_start_ray_commands", "worker_start_ray_commands")
+#: Where Ray sends every report, the disabled ping included (the [blackhole] setting).
+REPORT_URL_VAR = FRAMEWORK.blackhole_env("")[0][0]
 
 # `ray start` as a command word: at the start, or after a separator, `sudo`, `env` or
-# assignments; the binary may carry a path. An assignment of ENV_VAR right before it is ours
-# to replace.
-_START = re.compile(r"(?P<assign>\b%s=\S*\s+)?(?P<ray>(?<![\w.-])(?:[\w./~-]*/)?ray)(?P<gap>\s+)start(?=$|[\s;&|)])"
-                    % ENV_VAR)
+# assignments; the binary may carry a path. Assignments of ENV_VAR and REPORT_URL_VAR right
+# before it are ours to replace.
+_START = re.compile(r"(?P<assign>(?:\b(?:%s|%s)=\S*\s+)*)(?P<ray>(?<![\w.-])(?:[\w./~-]*/)?ray)(?P<gap>\s+)"
+                    r"start(?=$|[\s;&|)])" % (ENV_VAR, REPORT_URL_VAR))
+_REPORT_URL = re.compile(r"\b%s=\S*\s+" % REPORT_URL_VAR)
 _SEPARATOR = re.compile(r";|&&|\|\||\||\n")
 
 
-def patch_command(command: str) -> str:
-    """``command`` with every `ray start` in it run with usage stats off."""
+def patch_command(command: str, report_url: str | None = None) -> str:
+    """``command`` with every `ray start` in it run with usage stats off, and with its
+    reports (the disabled ping) sent to ``report_url`` when one is given."""
+    import shlex
+
     out, last = [], 0
     for match in _START.finditer(command):
         out.append(command[last:match.start()])
@@ -41,7 +47,12 @@ def patch_command(command: str) -> str:
         end = _SEPARATOR.search(rest)
         segment = rest[:end.start()] if end else rest
         flag = "" if re.search(r"(?<!\S)%s(?!\S)" % re.escape(FLAG), segment) else " " + FLAG
-        out.append("%s=0 %s%sstart%s" % (ENV_VAR, match.group("ray"), match.group("gap"), flag))
+        if report_url:
+            url = "%s=%s " % (REPORT_URL_VAR, shlex.quote(report_url))
+        else:  # the file's own report URL, if it sets one, stays
+            own = _REPORT_URL.search(match.group("assign"))
+            url = own.group(0) if own else ""
+        out.append("%s%s=0 %s%sstart%s" % (url, ENV_VAR, match.group("ray"), match.group("gap"), flag))
         last = match.end()
     out.append(command[last:])
     return "".join(out)
@@ -96,7 +107,9 @@ class RayCluster(Format):
                 notes.append("this file's own start commands turn usage stats off; kept")
             return Result(text, changed=False, notes=notes, details={"mode": mode})
         notes: list[str] = []
-        patched = _patch_lines(text, doc, [k for k in START_KEYS if commands[k] is not None])
+        blackhole = decisions.blackholes.get("ray")
+        url = blackhole if isinstance(blackhole, str) and blackhole else None
+        patched = _patch_lines(text, doc, [k for k in START_KEYS if commands[k] is not None], url)
         missing = [k for k in START_KEYS if commands[k] is None]
         defaults: dict = {}
         if missing:
@@ -105,7 +118,7 @@ class RayCluster(Format):
                 raise BadInput("%s has no %s, and no installed Ray to take the provider's defaults from"
                                % (path, " or ".join(missing)), path=path,
                                hint="add them (Ray's defaults.yaml for your provider has them)")
-            block = "".join("%s:\n%s" % (key, "".join("    - %s\n" % json.dumps(patch_command(c))
+            block = "".join("%s:\n%s" % (key, "".join("    - %s\n" % json.dumps(patch_command(c, url))
                                                        for c in defaults[key])) for key in missing)
             patched = patched + ("" if patched.endswith("\n") or not patched else "\n") + block
             notes += ["%s: none in the file; Ray's own defaults for this provider, patched" % k for k in missing]
@@ -114,18 +127,22 @@ class RayCluster(Format):
         check, _ = yamlfile.load_mapping(patched.encode("utf-8"), path)
         for key in START_KEYS:
             source = commands[key] if commands[key] is not None else defaults[key]
-            want = [patch_command(c) for c in source]
+            want = [patch_command(c, url) for c in source]
             if list(check.get(key) or []) != want:
                 raise BadInput("%s: %s is written in a way usagectl can't patch in place" % (path, key), path=path,
                                hint="put each command on one line")
             if not any(_START.search(c) for c in want):
                 notes.append("%s runs no `ray start`: nothing there to patch" % key)
-        notes.append("Ray still sends one disabled ping (no cluster data) each time the head starts; "
-                     "`usagectl status` names it")
+        if url:
+            notes.append("the head's disabled ping (no cluster data) goes to %s, the [blackhole] of "
+                         "settings.toml" % url)
+        else:
+            notes.append("Ray still sends one disabled ping (no cluster data) each time the head starts; "
+                         "`usagectl status` names it (a [blackhole] ray URL in settings.toml takes it)")
         return Result(patched, changed=patched != text, notes=notes, details={"mode": mode})
 
 
-def _patch_lines(text, doc, keys):
+def _patch_lines(text, doc, keys, report_url=None):
     """``text`` with patch_command applied to the lines that hold the items of ``keys``."""
     lines = text.splitlines(keepends=True)
     for key in keys:
@@ -137,7 +154,7 @@ def _patch_lines(text, doc, keys):
         following = [doc.lc.key(k)[0] for k in doc if doc.lc.key(k)[0] > first]
         end = min(following) if following else len(lines)
         for number in range(first, end):
-            lines[number] = patch_command(lines[number])
+            lines[number] = patch_command(lines[number], report_url)
     return "".join(lines)
 
 
