@@ -268,3 +268,23 @@ def test_the_dockerfile_policy_caps_at_the_allowed_categories(cli, tmp_path):
     path.write_text(policy_text)
     ceiling = consent.read_policy(str(path)).frameworks["coiled"]
     assert (ceiling.mode, ceiling.send) == ("local", ("metrics",))
+
+
+def test_system_changes_are_in_the_policy_history_with_who_ran_them(cli, env):
+    from usagectl.core import policy_store
+
+    assert cli("--system", "disable", "ray").exit_code == 0
+    assert cli("--system", "enable", "coiled", "--only", "metrics").exit_code == 0
+    assert cli("--system", "enable", "coiled", "--only", "metrics").exit_code == 0  # no change: no line
+    assert cli("--system", "enable", "coiled", "--only", "metrics,code").exit_code == 0
+    lines = [json.loads(raw) for raw in open(policy_store.history_path(env))]
+    assert [(r["entry"], r["from"], r["to"], r.get("from_send"), r.get("send")) for r in lines] == [
+        ("ray", None, "off", None, None), ("coiled", None, "local", None, ["metrics"]),
+        ("coiled", "local", "local", ["metrics"], ["code", "metrics"])]
+    assert all(r["user"] and r["command"].startswith("usagectl --system ") for r in lines)
+    assert oct(os.stat(policy_store.history_path(env)).st_mode & 0o777) == "0o644"  # as readable as the policy
+    shown = cli("--system", "history")
+    assert shown.exit_code == 0 and "local, sending only metrics -> local, sending only code, metrics" in shown.stdout
+    assert "(by " in shown.stdout
+    # A user's own history is not the system's.
+    assert "coiled" not in cli("history").stdout

@@ -140,7 +140,7 @@ def test_status_system_shows_the_ceilings_and_users_can_only_tighten(cli, env):
 
 
 def test_system_refuses_commands_it_has_no_form_for_and_a_damaged_policy(cli, env):
-    wrong = cli("--system", "history")
+    wrong = cli("--system", "show-last")
     assert wrong.exit_code == 2 and "--system works with" in wrong.stderr
     with open(env.environ["USAGECTL_POLICY_FILE"], "w") as handle:
         handle.write("schema = 1\n[default]\nceiling = 'sometimes'\n")

@@ -33,7 +33,7 @@ COMMANDS = {
 
 
 #: The commands that have an administrator form (`usagectl --system CMD`).
-SYSTEM_COMMANDS = frozenset(("enable", "disable", "local", "reset", "sync", "status"))
+SYSTEM_COMMANDS = frozenset(("enable", "disable", "local", "reset", "sync", "status", "history"))
 
 
 class LazyGroup(click.Group):

@@ -13,8 +13,17 @@ from usagectl.output import views as render
 @json_option
 @reporting("history", render.history)
 def history(env, report, last):
-    """Show what changed in the consent file, when, and by which command."""
-    records, problems = store.read_history(env.history_path, last=last, consent_path=env.consent_path)
+    """Show what changed in the consent file, when, and by which command.
+
+    With --system: every change `usagectl --system` made to the system policy, and who ran it.
+    """
+    if env.system:
+        from usagectl.core import policy_store
+
+        path, consent_path = policy_store.history_path(env), None
+    else:
+        path, consent_path = env.history_path, env.consent_path
+    records, problems = store.read_history(path, last=last, consent_path=consent_path)
     for problem in problems:
         report.warn(problem.message, problem.path, problem.line)
-    report.data = {"history_file": env.history_path, "entries": records}
+    report.data = {"history_file": path, "entries": records}

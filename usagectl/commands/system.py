@@ -67,7 +67,8 @@ def set_ceiling(env, report, names, mode, level=None, repair=False, only=None, e
     path = consent.policy_path(env.environ)
     targets = list(names) or [None]
     changes, backup = policy_store.set_ceilings(path, targets, mode, level, repair=repair, now=env.now(),
-                                                send=send)
+                                                send=send, history=policy_store.history_path(env),
+                                                command=env.command_line)
     if backup:
         report.note("kept the damaged policy file, byte for byte, as %s" % backup)
     report.data = {"policy": path, "changes": [{"framework": t, "from": old, "to": new} for t, old, new in changes],

@@ -38,10 +38,23 @@ def _sealed(text):
     return store.seal(text)
 
 
-def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False, now=None, send=None):
+#: Every change `usagectl --system` makes to the policy, one JSON line each (readable by
+#: every user, as the policy is): `usagectl --system history` shows it.
+HISTORY_FILE = "/var/log/usagectl/policy-history.jsonl"
+
+
+def history_path(env):
+    from usagectl.core import system
+
+    return system.system_path(env, HISTORY_FILE)
+
+
+def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False, now=None, send=None,
+                 history=None, command=None):
     """Set ``ceiling`` (off/local/on, with ``level``) on each target (None: the default
     entry); ``ceiling`` None removes the entry. ``send`` ({target: categories}) lets a
-    local ceiling allow those. -> [(target, old ceiling, new ceiling)]."""
+    local ceiling allow those. Each change is appended to ``history`` (a path) under the
+    same lock, after the policy is in place. -> [(target, old ceiling, new ceiling)]."""
     import tomlkit
 
     from usagectl.core import store
@@ -66,15 +79,56 @@ def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False,
             else:
                 doc = tomlkit.parse(data.decode("utf-8"))
         changes = []
+        before = {target: _state(doc, target) for target in targets}
         for target in targets:
             changes.append(_apply(doc, target, ceiling, level, message, (send or {}).get(target)))
+        changed = [target for target in targets if _state(doc, target) != before[target]]
         out = _sealed(tomlkit.dumps(doc)).encode("utf-8")
         check = consent.parse_policy(out, path)
         if check.problem:
             raise UsagectlError("refusing to write a policy that would not parse: %s" % check.problem)
         if out != data:
             fsutil.atomic_write(path, out, new_mode=0o644)
+            if history:
+                _record(history, [c for c in changes if c[0] in changed], level, send, command,
+                        now or store.utc_now(), backup, before)
         return changes, backup
+
+
+def _state(doc, target):
+    """(ceiling, level, send) of one entry as the document says now (None: no entry)."""
+    table = doc.get("default") if target is None else (doc.get("frameworks") or {}).get(target)
+    if table is None:
+        return None
+    send = table.get("send")
+    return (table.get("ceiling"), table.get("level"), tuple(send) if send is not None else None)
+
+
+def _record(history, changes, level, send, command, now, backup, before):
+    """The history lines of one policy write (who ran it: the sudo user when there is one)."""
+    import getpass
+    import json
+
+    when = consent._iso(now)
+    user = os.environ.get("SUDO_USER") or getpass.getuser()
+    records = [{"time": when, "command": command, "event": "repair", "backup": backup, "user": user}] if backup else []
+    for target, old, new in changes:
+        record = {"time": when, "command": command, "event": "change", "framework": target,
+                  "entry": "default" if target is None else target, "from": old,
+                  "to": "unset" if new is None else new, "level": level if new not in (None, "off") else None,
+                  "user": user}
+        if new == "local" and (send or {}).get(target) is not None:
+            record["send"] = list(send[target])
+        was = before.get(target)
+        if was is not None and was[2] is not None:
+            record["from_send"] = list(was[2])
+        if was is not None and was[1] is not None:
+            record["from_level"] = was[1]
+        records.append(record)
+    if records:
+        os.makedirs(os.path.dirname(history), mode=0o755, exist_ok=True)
+        fsutil.append_lines(history, [json.dumps(r, sort_keys=True).encode("utf-8") for r in records],
+                            new_mode=0o644)
 
 
 def _apply(doc, target, ceiling, level, message, send=None):

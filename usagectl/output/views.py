@@ -203,8 +203,10 @@ def history(env, report):
             old = mode_text(record["from"], record.get("from_level"), record.get("from_send")) \
                 if record.get("from") else "unset"
             change = "%s -> %s" % (old, new)
-        rows.append([safe_text(cell) for cell in (when(record.get("time")), entry, change,
-                                                  record.get("command", ""))])
+        command = record.get("command") or ""
+        if record.get("user"):  # the system policy's history names who ran it
+            command = "%s (by %s)" % (command, record["user"])
+        rows.append([safe_text(cell) for cell in (when(record.get("time")), entry, change, command)])
     env.stdout.write(plain_table(["WHEN", "ENTRY", "CHANGE", "COMMAND"], rows, width=terminal_width(env)))
 
 
