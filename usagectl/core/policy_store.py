@@ -82,7 +82,6 @@ def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False,
         before = {target: _state(doc, target) for target in targets}
         for target in targets:
             changes.append(_apply(doc, target, ceiling, level, message, (send or {}).get(target)))
-        changed = [target for target in targets if _state(doc, target) != before[target]]
         out = _sealed(tomlkit.dumps(doc)).encode("utf-8")
         check = consent.parse_policy(out, path)
         if check.problem:
@@ -90,8 +89,10 @@ def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False,
         if out != data:
             fsutil.atomic_write(path, out, new_mode=0o644)
             if history:
-                _record(history, [c for c in changes if c[0] in changed], level, send, command,
-                        now or store.utc_now(), backup, before)
+                # The consent history's record shape (store.Change), for each entry that moved.
+                moved = [store.Change(t, *_pair(before[t], _state(doc, t))) for t in targets
+                         if _state(doc, t) != before[t]]
+                _record(history, store.history_records(moved, command, now or store.utc_now(), backup))
         return changes, backup
 
 
@@ -104,31 +105,22 @@ def _state(doc, target):
     return (table.get("ceiling"), table.get("level"), tuple(send) if send is not None else None)
 
 
-def _record(history, changes, level, send, command, now, backup, before):
-    """The history lines of one policy write (who ran it: the sudo user when there is one)."""
+def _pair(old, new):
+    """store.Change's arguments after the target: old/new mode and level, then old/new send."""
+    old, new = old or (None, None, None), new or ("unset", None, None)
+    return old[0], old[1], new[0], new[1], old[2], new[2]
+
+
+def _record(history, records):
+    """Append one policy write's history lines, naming who ran it (the sudo user if any)."""
     import getpass
     import json
 
-    when = consent._iso(now)
     user = os.environ.get("SUDO_USER") or getpass.getuser()
-    records = [{"time": when, "command": command, "event": "repair", "backup": backup, "user": user}] if backup else []
-    for target, old, new in changes:
-        record = {"time": when, "command": command, "event": "change", "framework": target,
-                  "entry": "default" if target is None else target, "from": old,
-                  "to": "unset" if new is None else new, "level": level if new not in (None, "off") else None,
-                  "user": user}
-        if new == "local" and (send or {}).get(target) is not None:
-            record["send"] = list(send[target])
-        was = before.get(target)
-        if was is not None and was[2] is not None:
-            record["from_send"] = list(was[2])
-        if was is not None and was[1] is not None:
-            record["from_level"] = was[1]
-        records.append(record)
     if records:
         os.makedirs(os.path.dirname(history), mode=0o755, exist_ok=True)
-        fsutil.append_lines(history, [json.dumps(r, sort_keys=True).encode("utf-8") for r in records],
-                            new_mode=0o644)
+        fsutil.append_lines(history, [json.dumps(dict(r, user=user), sort_keys=True).encode("utf-8")
+                                      for r in records], new_mode=0o644)
 
 
 def _apply(doc, target, ceiling, level, message, send=None):
