@@ -105,8 +105,7 @@ def held_keys(decision):
     """The keys of OFF_VALUES usagectl must set off for this decision, in order."""
     if decision.mode not in ("off", "local"):
         return []
-    allowed = set(decision.send or ()) if decision.mode == "local" else set()
-    return [key for key, _ in OFF_VALUES if _CATEGORY_OF_KEY[key] not in allowed]
+    return [key for key, _ in OFF_VALUES if not decision.sends(_CATEGORY_OF_KEY[key])]
 
 
 
@@ -448,20 +447,19 @@ def _is_off(dotted, value):
     return not value
 
 
-def _categories(resolved, preload_registers):
-    """{category: "on" | "off"}: what each category's key lets leave, as dask resolves it."""
-    states = {}
-    for name, key, _about in CATEGORY_KEYS:
-        states[name] = "off" if _is_off(key, resolved[key]["value"]) else "on"
+def _categories(values, preload_registers):
+    """{category: "on" | "off"}: what each category's key lets leave, from ``values``
+    ({dotted key: value}; a key missing there counts as letting it leave)."""
+    states = {name: "off" if key in values and _is_off(key, values[key]) else "on"
+              for name, key, _about in CATEGORY_KEYS}
     if preload_registers:
         states[PLUGIN_CATEGORY] = "on"  # the preload installs the plugin with no register() call
     return states
 
 
 def _sending(decision):
-    """The categories of this Coiled a decision lets through, in CATEGORY_KEYS order."""
-    allowed = set(decision.send or ()) if decision.mode == "local" else set()
-    return tuple(name for name, _key, _about in CATEGORY_KEYS if name in allowed)
+    """The categories of this Coiled a local decision lets through, in CATEGORY_KEYS order."""
+    return tuple(name for name, _key, _about in CATEGORY_KEYS if decision.mode == "local" and decision.sends(name))
 
 
 def _traps(env, resolved):
@@ -559,7 +557,7 @@ class Coiled(Framework):
             mode, source = "on", preload["source"]
             detail = ("%s lists %s (%s): every scheduler downloads and installs Coiled's analytics "
                       "plugin, with no register() call" % (PRELOAD_KEY, PRELOAD_MODULE, source))
-        categories = _categories(resolved, registers)
+        categories = _categories({key: info["value"] for key, info in resolved.items()}, registers)
         sources = {name: preload["source"] if name == PLUGIN_CATEGORY and registers else resolved[key]["source"]
                    for name, key, _about in CATEGORY_KEYS}
         return {"mode": mode, "source": source, "detail": detail, "traps": _traps(env, resolved),
@@ -723,15 +721,9 @@ class Coiled(Framework):
         values = probe.get("values")
         if values is None:
             return None
-        states = {name: "off" if key in values and _is_off(key, values[key]) else "on"
-                  for name, key, _about in CATEGORY_KEYS}
-        if PRELOAD_MODULE in preloads(probe.get("preload")):
-            states[PLUGIN_CATEGORY] = "on"
-        read = probe.get("read_locally")
-        if isinstance(read, list):
-            for name, key, _about in CATEGORY_KEYS:
-                if key in _local_keys() and key.replace("_", "-") not in read:
-                    states[name] = "on"  # never read by this release: it leaves whatever it says
+        states = _categories(values, PRELOAD_MODULE in preloads(probe.get("preload")))
+        for key in _unread_keys(probe) or ():
+            states[_CATEGORY_OF_KEY[key]] = "on"  # never read by this release: it leaves whatever it says
         return states
 
     def forgettable(self, env):
@@ -750,13 +742,8 @@ class Coiled(Framework):
                             for key, reader, what, _test, _default in preview.KEYS]}]
 
     def unenforceable(self, probe):
-        read = probe.get("read_locally")
-        if not isinstance(read, list):
-            return None
-        from usagectl.frameworks.coiled.preview import local_keys
-
         # A key this release never reads can't stop what it names (client spans on 1.85).
-        unread = [key for key in local_keys() if key.replace("_", "-") not in read]
+        unread = _unread_keys(probe)
         if not unread:
             return None
         return ("this Coiled never reads %s, so what it names leaves with any Coiled-managed "
@@ -810,10 +797,15 @@ def _python_literal(value):
     return repr(value)
 
 
-def _local_keys():
+def _unread_keys(probe):
+    """The keys Coiled's own client should read that this release never does (from the
+    probe's record of what it asked dask for), or None when the probe can't say."""
+    read = probe.get("read_locally")
+    if not isinstance(read, list):
+        return None
     from usagectl.frameworks.coiled.preview import local_keys
 
-    return local_keys()
+    return [key for key in local_keys() if key.replace("_", "-") not in read]
 
 
 def _says_off(parsed, held=None):
