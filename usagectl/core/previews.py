@@ -9,6 +9,8 @@ when the bytes are not UTF-8.
 
 import base64
 
+from usagectl.core.categories import narrowed
+
 BASED_ON_CONSENT = "consent"        # usagectl's choice decides (it is the more restrictive)
 BASED_ON_NATIVE = "native"          # nobody chose in usagectl: the framework's own state decides
 BASED_ON_BOTH = "consent+native"    # consent allows; the framework's own state decides the rest
@@ -63,7 +65,7 @@ def combine(decision, native_mode, native_categories=None):
     send list (local, with categories that may be sent) the framework's own state of
     those categories decides.
     """
-    if restricts(decision) and decision.mode == "local" and decision.send and native_categories:
+    if narrowed(decision) and native_categories:
         # Some categories may be sent: the framework's own settings decide those.
         allowed = [state for name, state in native_categories.items() if name in decision.send]
         if any(state == "on" for state in allowed):

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import tempfile
 
+from usagectl.core.categories import narrowed
 from usagectl.core.errors import BadInput
 from usagectl.watch import audit
 from usagectl.watch import endpoints as endpoints_mod
@@ -128,18 +129,13 @@ class WatchReport:
         consent_decisions). A framework missing from it counts as off: fail closed.
         The list is empty when the run honoured every choice.
         """
-        failed = []
-        for attempt in self.attempts:
-            decision = decisions.get(attempt.framework)
-            if decision is None or (decision.mode in NOT_SENDING and not _narrowed(decision)):
-                failed.append(attempt)
-        return failed
+        return [a for a in self.attempts if _breaks(decisions.get(a.framework))]
 
     def unknown_consent(self, decisions):
         """Attempts of a framework whose consent lets some categories through (local with
         a send list): the attempt may carry one it allows or one it holds back, which a
         connection doesn't say. Never counted as honouring the choice."""
-        return [a for a in self.attempts if _narrowed(decisions.get(a.framework))]
+        return [a for a in self.attempts if narrowed(decisions.get(a.framework))]
 
     def as_dict(self, decisions=None):
         """JSON-ready. With ``decisions``, each framework says its mode and whether it failed."""
@@ -151,8 +147,8 @@ class WatchReport:
                 decision = decisions.get(name)
                 entry["consent"] = decision.mode if decision is not None else None
                 entry["send"] = list(decision.send) if decision is not None and decision.send is not None else None
-                entry["unknown"] = _narrowed(decision)
-                entry["failed"] = decision is None or (decision.mode in NOT_SENDING and not entry["unknown"])
+                entry["unknown"] = narrowed(decision)
+                entry["failed"] = _breaks(decision)
             frameworks[name] = entry
         data = {
             "command": self.argv,
@@ -353,7 +349,7 @@ def _descendants(pid):
     return found
 
 
-def _narrowed(decision):
-    from usagectl.core.categories import narrowed
-
-    return narrowed(decision)
+def _breaks(decision):
+    """Does any attempt break this choice? Unknown consent counts as off (fail closed);
+    under a send list an attempt may be allowed, so it is unknown, not a break."""
+    return decision is None or (decision.mode in NOT_SENDING and not narrowed(decision))
