@@ -47,7 +47,7 @@ def read(env):
 def capture(env, command):
     """Keep every received identifier not kept yet -> how many were added. Never raises
     into the command that writes: a failure is returned as (0, why)."""
-    from usagectl import _ledger
+    from usagectl import _ledger, consent
     from usagectl import frameworks as registry
     from usagectl.core.store import utc_now
     from usagectl.deletion import identifiers
@@ -55,7 +55,7 @@ def capture(env, command):
     try:
         found = identifiers.gather(env, registry.names(), captured=False)
         kept = {(r["framework"], r["kind"], r["value"]) for r in read(env)}
-        when = utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = consent._iso(utc_now())
         lines = []
         for name, result in found.items():
             for item in result.identifiers:

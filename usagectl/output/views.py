@@ -23,6 +23,14 @@ def mode_text(mode, level=None, send=None):
     return text
 
 
+def _transition(change):
+    """"unset -> local, sending only metrics" from a change or history record."""
+    old = "unset"
+    if change.get("from"):
+        old = mode_text(change["from"], change.get("from_level"), change.get("from_send"))
+    return "%s -> %s" % (old, mode_text(change.get("to"), change.get("level"), change.get("send")))
+
+
 def _mode(row):
     mode = row["mode"]
     if mode == "unset":
@@ -155,9 +163,7 @@ def changes(env, report):
     lines = []
     for change in data["changes"]:
         entry = "default (all frameworks)" if change["framework"] is None else change["framework"]
-        new = mode_text(change["to"], change["level"], change.get("send"))
-        old = mode_text(change["from"], change["from_level"], change.get("from_send")) if change["from"] else "unset"
-        lines.append("%s: %s -> %s" % (entry, old, new))
+        lines.append("%s: %s" % (entry, _transition(change)))
     if not lines:
         lines.append("Nothing to change: the consent file already says so.")
     lines.append("Consent file: %s" % data["consent_file"])
@@ -199,10 +205,7 @@ def history(env, report):
             entry, change = "-", "%s moved to settings.toml; backup %s" % (tables, record.get("backup"))
         else:
             entry = record.get("entry") or ("default" if record.get("framework") is None else record["framework"])
-            new = mode_text(record.get("to"), record.get("level"), record.get("send"))
-            old = mode_text(record["from"], record.get("from_level"), record.get("from_send")) \
-                if record.get("from") else "unset"
-            change = "%s -> %s" % (old, new)
+            change = _transition(record)
         command = record.get("command") or ""
         if record.get("user"):  # the system policy's history names who ran it
             command = "%s (by %s)" % (command, record["user"])

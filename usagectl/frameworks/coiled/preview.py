@@ -164,11 +164,10 @@ def _consent_for(category, decision):
 
 
 def _mark_categories(keys, decision):
-    from usagectl.frameworks.coiled.framework import CATEGORY_KEYS
+    from usagectl.frameworks.coiled.framework import _CATEGORY_OF_KEY
 
-    category_of = {key: name for name, key, _about in CATEGORY_KEYS}
     for entry in keys:
-        category = category_of.get(entry["key"])
+        category = _CATEGORY_OF_KEY.get(entry["key"])
         entry["category"] = category
         entry["consent"] = _consent_for(category, decision) if category else None
 
