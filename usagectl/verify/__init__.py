@@ -18,6 +18,7 @@ import sys
 
 from usagectl import consent
 from usagectl import frameworks as registry
+from usagectl.core.categories import describe, judge, judge_mode, narrowed
 from usagectl.core.environment import Environment
 
 PASS, FAIL, WARN, SKIP, UNKNOWN = "pass", "fail", "warn", "skip", "unknown"
@@ -107,7 +108,6 @@ def verify(frameworks=None, python=None, env=None, since=None, allow_unknown=Fal
 def check_framework(env, adapter, decision, probes, since=None):
     name = adapter.name
     intent = decision.mode
-    from usagectl.core.categories import judge
     from usagectl.hook.state import native_state
 
     native = judge(native_state(env, adapter), decision)  # under a send list: what it holds back
@@ -124,16 +124,14 @@ def check_framework(env, adapter, decision, probes, since=None):
     return [c for c in checks if c is not None and c.framework == name]
 
 
-def _check_model(adapter, intent, native, decision=None):
-    from usagectl.core.categories import describe
-
-    evidence = ["consent: %s" % (describe(decision) if decision is not None else intent),
+def _check_model(adapter, intent, native, decision):
+    evidence = ["consent: %s" % describe(decision),
                 "%s's own settings: %s (%s)" % (adapter.title, native.get("mode"), native.get("detail"))]
     if intent in NOT_SENDING and native.get("mode") == "on":
         fix = "unset %s" % native["source"][4:] if str(native.get("source")).startswith("env:") \
             else "run `usagectl sync`"
         return Check(adapter.name, "settings", FAIL, "consent says %s, but %s's own settings say on"
-                     % (_intent_words(intent, decision), adapter.title), evidence, fix)
+                     % (describe(decision), adapter.title), evidence, fix)
     if intent == "unset":
         return Check(adapter.name, "settings", PASS, "no choice recorded; %s's own default applies"
                      % adapter.title, evidence)
@@ -143,20 +141,12 @@ def _check_model(adapter, intent, native, decision=None):
                      % (adapter.title, intent, native.get("detail")), evidence,
                      "fix what the evidence names, then verify again")
     return Check(adapter.name, "settings", PASS, "%s's own settings honour %s"
-                 % (adapter.title, _intent_words(intent, decision)), evidence)
+                 % (adapter.title, describe(decision)), evidence)
 
 
-def _intent_words(intent, decision):
-    from usagectl.core.categories import describe
-
-    return describe(decision) if decision is not None else intent
-
-
-def _framework_says(adapter, probe, decision=None):
+def _framework_says(adapter, probe, decision):
     """'on'/'off'/None from the framework's own answer in the probe; under a send list,
     "on" only when something consent holds back can leave."""
-    from usagectl.core.categories import judge_mode, narrowed
-
     said = adapter.says(probe)
     if narrowed(decision):
         return judge_mode(said, adapter.says_categories(probe), decision)
@@ -197,7 +187,7 @@ def _check_own_program(env, adapter, intent, native):
     return checks
 
 
-def _check_own_code(adapter, intent, native, probes, decision=None):
+def _check_own_code(adapter, intent, native, probes, decision):
     if not registry.has(adapter, "says"):
         return []  # the framework's own code gives no verdict usagectl can compare
     name = adapter.name
@@ -231,12 +221,12 @@ def _check_own_code(adapter, intent, native, probes, decision=None):
     effective = _framework_says(adapter, hooked, decision) if hooked else said
     if intent in NOT_SENDING and effective == "on":
         checks.append(Check(name, "own-code", FAIL, "consent says %s but %s's own code, in %s, says on"
-                            % (_intent_words(intent, decision), adapter.title, probes.get("python")), evidence,
+                            % (describe(decision), adapter.title, probes.get("python")), evidence,
                             "upgrade %s: no setting of this release stops it" % adapter.title if gap
                             else "run `usagectl sync`, or `usagectl hook install`"))
     elif intent in NOT_SENDING:
         via = " (with the runtime hook)" if effective != said else ""
-        what = "holds back all but what consent allows" if decision is not None and decision.send else "says off"
+        what = "holds back all but what consent allows" if narrowed(decision) else "says off"
         checks.append(Check(name, "own-code", PASS, "%s's own code %s%s" % (adapter.title, what, via), evidence))
     return checks
 
