@@ -28,11 +28,10 @@ POSTHOG_EVENT_TYPES = tuple(catalogue.POSTHOG_EVENTS)
 #: The two lines of releases, by how they send (catalogue.py has each one's events).
 OTLP, POSTHOG = "otlp", "posthog"
 LINES = {
-    OTLP: {"releases": "v1.6-1.7", "transport": "otlp-grpc", "destination": DESTINATION,
-           "source": catalogue.SOURCE},
+    OTLP: {"releases": "v1.6-1.7", "transport": "otlp-grpc", "destination": DESTINATION},
     POSTHOG: {"releases": "v1.8 and later", "transport": "https (a PostHog /batch/ POST)",
               "destination": "the PostHog endpoint linked into the build (`-X pkg/analytics.Endpoint`; "
-                             "the source sets none)", "source": catalogue.POSTHOG_SOURCE},
+                             "the source sets none)"},
 }
 #: Releases whose source usagectl read and whose PostHog client gets an empty API key
 #: (pkg/analytics/client.go: posthog.NewWithConfig("", ...)): no build of them sends.
@@ -60,6 +59,8 @@ def posthog_sends(version):
     if parsed is not None and KEYLESS_RELEASES[0] <= parsed <= KEYLESS_RELEASES[1]:
         return False
     return None
+
+
 _MAX_FILE = 64 * 1024
 
 
@@ -224,19 +225,21 @@ def _events():
     """Every event an orchestrator sends, each field with its JSON type and what it can
     carry (from the catalogue, built from Bacalhau's source); values exist only once a
     job runs, so none are shown."""
-    def field(entry):
-        out = {"name": entry["name"], "type": entry["type"], "flags": list(entry["flags"]),
-               "may_be_absent": entry["omitempty"]}
-        nested = entry.get("nested")
-        if isinstance(nested, list):
-            out["fields"] = [field(inner) for inner in nested]
-        elif isinstance(nested, dict) and nested.get("fields"):
-            out["fields"] = [field(inner) for inner in nested["fields"]]
-        return out
-
     return [{"type": name, "when": _WHEN.get(name, ""), "attributes": {"event": name, "properties": "JSON"},
-             "properties": [field(entry) for entry in catalogue.fields(name)]}
+             "properties": [_field(entry) for entry in catalogue.fields(name)]}
             for name in catalogue.EVENTS]
+
+
+def _field(entry):
+    """A catalogue field as preview shows it, its nested fields (a struct's, or a list's or
+    a map's values') under "fields"."""
+    out = {"name": entry["name"], "type": entry["type"], "flags": list(entry["flags"]),
+           "may_be_absent": entry["omitempty"]}
+    nested = entry.get("nested")
+    inner = nested if isinstance(nested, list) else (nested or {}).get("fields")
+    if inner:
+        out["fields"] = [_field(f) for f in inner]
+    return out
 
 
 def _posthog_attributes(env, version, installation_id, instance_id, node_id_hash):
@@ -277,17 +280,8 @@ def _go_arch():
 
 def _posthog_events():
     """Every v1.8+ event, each property with its JSON type and what it can carry."""
-    def field(entry):
-        out = {"name": entry["name"], "type": entry["type"], "flags": list(entry["flags"]),
-               "may_be_absent": entry["omitempty"]}
-        nested = entry.get("nested")
-        inner = nested if isinstance(nested, list) else (nested or {}).get("fields")
-        if inner:
-            out["fields"] = [field(f) for f in inner]
-        return out
-
     return [{"type": name, "when": _WHEN.get(name, ""), "source": "%s %s" % (catalogue.POSTHOG_SOURCE, event["file"]),
-             "properties": [field(entry) for entry in catalogue.posthog_fields(name)]}
+             "properties": [_field(entry) for entry in catalogue.posthog_fields(name)]}
             for name, event in catalogue.POSTHOG_EVENTS.items()]
 
 
