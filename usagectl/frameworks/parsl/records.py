@@ -10,7 +10,8 @@ Where the send got as far as its sender process (a fork child, ``Usage-Tracking-
 in the log), that process logs ``Failed to send usage tracking data: ...`` itself, and
 ``close()`` later logs ``Joining usage tracking process <ForkProcess ... pid=N ...
 stopped exitcode=0>`` for each process in the order they were started. So the k-th
-message that started a process belongs to the k-th joined pid (``_senders``): its
+message that started a process belongs to the k-th joined pid (paired from the end, in
+``payloads_backward``): its
 child's failure line fails it; a fork child that had already ended with exit 0
 without one handed the datagram to the network ("sent", with no receipt: UDP).
 ``show-last --follow`` shows each message as it is logged, before those lines exist.
@@ -52,12 +53,11 @@ _KILLED = "Usage tracking process did not end itself"
 class Sender:
     """The process Parsl started to send one message, as its own log lines show it."""
 
-    __slots__ = ("pid", "kind", "state", "failure", "killed", "join")
+    __slots__ = ("pid", "kind", "state", "failure", "killed")
 
-    def __init__(self, pid, kind, state, join):
-        self.pid, self.kind, self.state, self.join = pid, kind, state, join
+    def __init__(self, pid, kind, state, killed=False):
+        self.pid, self.kind, self.state, self.killed = pid, kind, state, killed
         self.failure = None
-        self.killed = False
 
 
 class Event:
@@ -178,65 +178,52 @@ def _is_message(event):
     return event.message.startswith(_START) or event.message.startswith(_END)
 
 
-def _senders(events):
-    """{id(message event): Sender} for the events given in file order.
-
-    Per parent process: the messages whose send got a process (no ``Usage tracking
-    failed`` after them), in order, and the processes ``close()`` joined, in the order
-    they were started. Paired only when the counts agree (a window that cut the log,
-    or a run still going, pairs nothing); child failure lines go to their pid."""
-    messages, joins, child_failures = {}, {}, {}
-    last_join = {}
-    for event in events:
-        parent = event.thread[0]
-        parent = parent.decode("ascii", "replace") if isinstance(parent, bytes) else str(parent)
-        if _is_message(event):
-            messages.setdefault(parent, []).append(event)
-        elif event.message.startswith(_FAILED):
-            pending = messages.get(parent)
-            if pending:
-                pending.pop()  # this message never got a sender process
-        elif event.message.startswith(_CHILD_FAILED):
-            child_failures.setdefault(parent, event)  # the child's own pid is its "parent" here
-        elif event.message.startswith(_KILLED):
-            if parent in last_join:
-                last_join[parent].killed = True
-        else:
-            match = _JOIN.match(event.message)
-            if match:
-                sender = Sender(match.group("pid"), match.group("kind"), match.group("state").strip(), event)
-                joins.setdefault(parent, []).append(sender)
-                last_join[parent] = sender
-    paired = {}
-    for parent, sent in messages.items():
-        started = joins.get(parent, [])
-        if len(started) != len(sent):
-            continue
-        for message, sender in zip(sent, started):
-            sender.failure = child_failures.get(sender.pid)
-            paired[id(message)] = sender
-    return paired
+def _pid(event):
+    pid = event.thread[0]
+    return pid.decode("ascii", "replace") if isinstance(pid, bytes) else str(pid)
 
 
 def payloads_backward(events, path, origin, limit=None, since=None):
-    """Payloads from events given newest first. A failure line pairs with the nearest
-    earlier message of the same thread; a sender process's lines with its message."""
-    events = list(events)
-    senders = _senders(reversed(events))
-    failures = {}   # thread -> the failure event seen after (in file order) its message
+    """Payloads from events given newest first, read as they come (the newest message
+    needs only the lines after it).
+
+    A failure line pairs with the nearest earlier message of the same thread: that
+    message never got a sender process. The others pair with ``close()``'s "Joining
+    usage tracking process" lines of their process from the end (the last message that
+    started a process with the last one joined), and through its pid with that child's
+    own failure line; every one of those lines comes after its message in the file."""
+    failures = {}        # thread -> the failure event seen after (in file order) its message
+    joined = {}          # parent pid -> Senders joined after the messages still to come, newest first
+    killed = set()       # parents whose next join line (going back) was followed by the kill warning
+    child_failures = {}  # child pid -> its "Failed to send" event
     found = []
     for event in events:
         if since is not None and event.created < since.timestamp():
             break
-        if event.message.startswith(_FAILED):
+        message = event.message
+        if message.startswith(_FAILED):
             failures[event.thread] = event
+        elif message.startswith(_CHILD_FAILED):
+            child_failures.setdefault(_pid(event), event)
+        elif message.startswith(_KILLED):
+            killed.add(_pid(event))
         elif _is_message(event):
-            payload = payload_from(event, failures.pop(event.thread, None), path, origin,
-                                   senders.get(id(event)))
+            failure, sender = failures.pop(event.thread, None), None
+            if failure is None and joined.get(_pid(event)):
+                sender = joined[_pid(event)].pop(0)
+                sender.failure = child_failures.get(sender.pid)
+            payload = payload_from(event, failure, path, origin, sender)
             if payload is not None:
                 found.append(payload)
                 if limit is not None and len(found) >= limit:
                     break
+        else:
+            match = _JOIN.match(message)
+            if match:
+                parent = _pid(event)
+                joined.setdefault(parent, []).append(Sender(match.group("pid"), match.group("kind"),
+                                                            match.group("state").strip(), parent in killed))
+                killed.discard(parent)
     return found
 
 
