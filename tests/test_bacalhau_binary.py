@@ -312,30 +312,39 @@ def test_the_posthog_catalogue_matches_what_a_keyed_v1_9_3_sent(cli, tmp_path):
     assert all(path.startswith("POST /batch/") for path in arrived["path"])
 
 
-def test_preview_asks_the_binary_its_version_and_leaves_nothing_behind(tmp_path):
+@pytest.mark.parametrize("version", ("v1.6.0", "v1.9.3"))
+def test_preview_asks_the_binary_its_version_and_leaves_nothing_behind(tmp_path, version):
     """`bacalhau version --client` in a scratch data dir: the version, no file of the
-    user's created, and no connection anywhere (a listener on the port its update check
-    is pointed at counts)."""
-    binary = bacalhau("v1.9.3")
+    user's created, and no connection anywhere: in the test's namespaces Bacalhau's own
+    hosts resolve to loopback, where listeners on the update check's port (pointed at 9),
+    https and OTLP count every connection."""
+    from isolation import isolated_shell
+
+    binary = bacalhau(version)
     user_dir = tmp_path / "user-node"
     code = (
         "import json, os, socket, sys, threading\n"
         "from usagectl.core.environment import Environment\n"
         "from usagectl.frameworks.bacalhau.framework import binary_version\n"
-        "listener = socket.socket(); listener.bind(('127.0.0.1', 9)); listener.listen(8)\n"
         "seen = []\n"
-        "threading.Thread(target=lambda: [seen.append(listener.accept()) for _ in range(8)], daemon=True).start()\n"
+        "for port in (9, 443, 4317):\n"
+        "    listener = socket.socket(); listener.bind(('127.0.0.1', port)); listener.listen(8)\n"
+        "    threading.Thread(target=lambda l=listener: [seen.append(l.accept()) for _ in range(8)],\n"
+        "                     daemon=True).start()\n"
         "env = Environment(environ=dict(os.environ), argv=[])\n"
         "version, program, problem = binary_version(env)\n"
         "print(json.dumps({'version': version, 'problem': problem, 'connections': len(seen)}))\n")
+    (tmp_path / "code.py").write_text(code)
+    (tmp_path / "hosts").write_text("127.0.0.1 localhost t.bacalhau.org get.bacalhau.org\n")
     environ = dict(os.environ, PATH=os.path.dirname(binary) + os.pathsep + os.environ["PATH"],
                    BACALHAU_DIR=str(user_dir), TMPDIR=str(tmp_path / "scratch"))
     (tmp_path / "scratch").mkdir()
-    proc = subprocess.run(isolated([sys.executable, "-c", code]), env=environ, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(isolated_shell("mount --bind %s /etc/hosts && exec %s %s" % (
+        tmp_path / "hosts", sys.executable, tmp_path / "code.py")), env=environ, capture_output=True, text=True,
+        timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     answer = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert answer == {"version": "1.9.3", "problem": None, "connections": 0}
+    assert answer == {"version": version[1:], "problem": None, "connections": 0}
     assert not user_dir.exists()
     assert os.listdir(tmp_path / "scratch") == []  # the scratch data dir is gone
 
