@@ -30,6 +30,15 @@ def available():
     return _available
 
 
+def require():
+    """Skip the calling test, saying why, where isolated namespaces can't be made."""
+    import pytest
+
+    ok, why = available()
+    if not ok:
+        pytest.skip("isolated namespaces are not available here (%s)" % why)
+
+
 def isolated(argv):
     """``argv`` run inside fresh net + pid + mount namespaces, with loopback up."""
     return UNSHARE + ["sh", "-c", 'ip link set lo up && exec "$0" "$@"', *map(str, argv)]

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from isolation import available, isolated
+from isolation import isolated, require
 
 from usagectl import consent
 
@@ -31,9 +31,7 @@ def bacalhau(version):
         if shutil.which("go") is None:
             pytest.skip("Go is not installed here, so no Bacalhau binary can be built")
         pytest.fail("no Bacalhau %s at %s: run scripts/bacalhau-build (bash .ci/run does)" % (version, path))
-    ok, why = available()
-    if not ok:
-        pytest.skip("no isolated namespaces here: %s" % why)
+    require()
     return path
 
 

@@ -52,9 +52,7 @@ print(json.dumps({"url": url, "received": len(received), "error": error}))
 
 
 def report(tmp_path, mode):
-    ok, why = isolation.available()
-    if not ok:
-        pytest.skip("isolated namespaces are not available (%s)" % why)
+    isolation.require()
     session = tmp_path / "tmp" / "ray" / ("session_2026-11-25_10-00-0%s_000001_7" % len(mode))
     session.mkdir(parents=True)
     proc = subprocess.run(isolation.isolated([sys.executable, "-c", REPORT_AND_RECORD, session, mode]),

@@ -139,9 +139,7 @@ def test_a_head_started_from_the_patched_command_reports_usage_stats_disabled(cl
     on a loopback sink: Ray says usage stats are disabled and sends only the disabled ping.
     With a [blackhole] in settings.toml the patched command sends that ping there instead,
     whatever the environment's report URL says."""
-    ok, why = isolation.available()
-    if not ok:
-        pytest.skip("isolated namespaces are not available (%s)" % why)
+    isolation.require()
     config = tmp_path / "cluster.yaml"
     shutil.copy(_ray_dir() / "autoscaler" / "local" / "defaults.yaml", config)
     if blackhole:

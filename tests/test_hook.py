@@ -81,9 +81,7 @@ def run_py(python, code, *args, env=None, netns=False, check=True):
 def netns_argv(argv):
     import isolation
 
-    ok, why = isolation.available()
-    if not ok:
-        pytest.skip("isolated namespaces are not available (%s): framework runs need them" % why)
+    isolation.require()
     return isolation.isolated(argv)
 
 

@@ -304,11 +304,9 @@ parsl.dfk().cleanup()
 def test_parsl_hook_records_what_this_release_hands_to_its_sender(entry, tmp_path, verified):
     """A real workflow of the release, in isolated namespaces (its UDP send can't leave):
     the hook records its start and end messages in the sent ledger, as handed over."""
-    from isolation import available, isolated
+    from isolation import isolated, require
 
-    ok, why = available()
-    if not ok:
-        pytest.skip("no isolated namespaces here: %s" % why)
+    require()
     levels = own(entry, "import json; from parsl.usage_tracking import usage; "
                         "print(json.dumps(hasattr(usage.UsageTracker, 'check_tracking_level')))")
     script = tmp_path / "workflow.py"
@@ -357,11 +355,9 @@ def test_parsl_sender_processes_are_paired_with_their_messages(entry, tmp_path, 
     and its body is a datagram that arrived; a failed one never arrived."""
     import base64
 
-    from isolation import available, isolated_shell
+    from isolation import isolated_shell, require
 
-    ok, why = available()
-    if not ok:
-        pytest.skip("no isolated namespaces here: %s" % why)
+    require()
     script = tmp_path / "workflow.py"
     # Two seconds before cleanup, so the start message's sender has surely ended by the
     # time Parsl joins it (else its line says "started" and the message stays unknown).

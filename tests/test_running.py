@@ -23,9 +23,7 @@ SCRIPT = pathlib.Path(__file__).resolve().parent / "fixtures" / "ray" / "running
 @pytest.mark.netns
 @pytest.mark.slow
 def test_a_head_started_before_the_opt_out_is_named_until_it_stops(tmp_path):
-    ok, why = isolation.available()
-    if not ok:
-        pytest.skip("isolated namespaces are not available (%s)" % why)
+    isolation.require()
     temp = tempfile.mkdtemp(prefix="ur-", dir="/tmp")   # short: AF_UNIX paths <= 107 bytes
     out = tmp_path / "out"
     out.mkdir()

@@ -40,9 +40,7 @@ print(json.dumps({"ray": usage_lib.usage_stats_enabled(), "parsl": level,
 @pytest.mark.netns
 @pytest.mark.slow
 def test_a_user_who_never_ran_usagectl_gets_off_from_the_system_settings(tmp_path):
-    ok, why = isolation.available()
-    if not ok:
-        pytest.skip("isolated namespaces are not available (%s)" % why)
+    isolation.require()
     scratch = tmp_path / "etc"
     # A copy of the machine's /etc to bind over it: the frameworks still find passwd,
     # hosts and the rest, and every write lands in the copy.

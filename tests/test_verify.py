@@ -125,9 +125,7 @@ def _in_netns(argv, timeout=120):
 
     import isolation
 
-    ok, why = isolation.available()
-    if not ok:
-        pytest.skip("isolated namespaces are not available (%s)" % why)
+    isolation.require()
     return subprocess.run(isolation.isolated(argv), capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ))
 
