@@ -70,8 +70,7 @@ def main(argv=None):
 def measure(base, args, installer):
     plain, _ = make_venv(os.path.join(base, "without"))
     hooked, purelib = make_venv(os.path.join(base, "with"))
-    with open(os.path.join(purelib, installer.PTH_NAME), "w", encoding="utf-8") as handle:
-        handle.write(installer.render_pth())
+    installer.place(purelib)
 
     check = subprocess.run([hooked, "-c", "import sys; print(any(getattr(f, '_usagectl_hook', False) "
                                           "for f in sys.meta_path))"],

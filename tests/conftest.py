@@ -85,10 +85,14 @@ def isolated_home(tmp_path, monkeypatch):
     for name, path in dirs.items():
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         monkeypatch.setenv(name, str(path))
-    # The policy file's directory exists (as /etc/xdg/usagectl would); the file does not.
-    (tmp_path / "etc" / "usagectl").mkdir(parents=True)
-    monkeypatch.setenv("USAGECTL_POLICY_FILE", str(tmp_path / "etc" / "usagectl" / "policy.toml"))
-    # `usagectl --system` writes under this root (never the real /etc) in every test.
+    # `usagectl --system` writes under this root (never the real /etc) in every test, and
+    # users read the policy it writes there. Its directory exists (as /etc/xdg/usagectl
+    # would); the file does not.
+    policy_dir = tmp_path / "sysroot" / "etc" / "xdg" / "usagectl"
+    policy_dir.mkdir(parents=True)
+    for directory in (policy_dir, policy_dir.parent, policy_dir.parent.parent, policy_dir.parent.parent.parent):
+        directory.chmod(0o755)
+    monkeypatch.setenv("USAGECTL_POLICY_FILE", str(policy_dir / "policy.toml"))
     monkeypatch.setenv("USAGECTL_SYSTEM_ROOT", str(tmp_path / "sysroot"))
     monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "etc"))
     monkeypatch.setenv("XDG_DATA_DIRS", str(tmp_path / "share"))

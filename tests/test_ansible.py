@@ -42,8 +42,10 @@ def sandbox(tmp_path):
             "ansible_python_interpreter": sys.executable,
             "usagectl_install": False,
             "usagectl_bin": os.path.join(os.path.dirname(sys.executable), "usagectl"),
-            "usagectl_become": False,
-            "usagectl_users": [{"name": user, "home": str(home)}],
+            # The role always runs a user's tasks as that user (become_user). These users
+            # are root with a sandbox home root owns, reached with su (no sudo here).
+            "ansible_become_method": "su",
+            "usagectl_users": [{"name": "root", "home": str(home), "label": user}],
             "usagectl_policy_path": str(root / "etc" / "xdg" / "usagectl" / "policy.toml"),
             "usagectl_envelopes_dir": str(tmp_path / "envelopes"),
         }
@@ -90,20 +92,20 @@ def test_the_role_places_the_policy_syncs_verifies_and_a_drifted_host_fails(sand
         assert json.loads((home / ".ray" / "config.json").read_text())["usage_stats"] is False
     code, rows = _fleet(sandbox)
     assert code == 0, rows
-    assert {h: r["verdict"] for h, r in rows.items()} == {"alpha-alice": "pass", "beta-bob": "pass"}, rows
+    assert {h: r["verdict"] for h, r in rows.items()} == {"alpha-root": "pass", "beta-root": "pass"}, rows
 
     # beta drifts: Ray's own file flipped back on by hand. An audit play (no sync) fails there.
     beta_home = pathlib.Path(sandbox["hosts"]["beta"]["usagectl_users"][0]["home"])
     (beta_home / ".ray" / "config.json").write_text('{"usage_stats": true}')
     audit = sandbox["play"]("-e", "usagectl_enforce=false")
     assert audit.returncode != 0, audit.stdout[-4000:]
-    assert "usagectl verify for bob on beta exited 5" in audit.stdout, audit.stdout[-4000:]
+    assert "usagectl verify for root on beta exited 5" in audit.stdout, audit.stdout[-4000:]
     recap = {line.split()[0]: line for line in audit.stdout.splitlines() if "ok=" in line and "failed=" in line}
     assert "failed=0" in recap["alpha"] and "failed=1" in recap["beta"], recap
     code, rows = _fleet(sandbox)
     assert code == 5
-    assert {h: r["verdict"] for h, r in rows.items()} == {"alpha-alice": "pass", "beta-bob": "fail"}
-    assert any("ray" in item for item in rows["beta-bob"]["failing"]), rows["beta-bob"]
+    assert {h: r["verdict"] for h, r in rows.items()} == {"alpha-root": "pass", "beta-root": "fail"}
+    assert any("ray" in item for item in rows["beta-root"]["failing"]), rows["beta-root"]
 
     # The enforcing play repairs the drift and passes again.
     again = sandbox["play"]()

@@ -39,7 +39,7 @@ def effective_state(env):
 
 
 def install_hook(site):
-    (site / installer.PTH_NAME).write_text(installer.render_pth())
+    installer.place(str(site))
 
 
 def test_registered_under_its_name():

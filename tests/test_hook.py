@@ -108,7 +108,7 @@ def test_install_status_uninstall_round_trip(venv):
     data = json.loads(first.stdout)["data"]
     assert data["changed"] is True and data["current"] is True and data["path"] == pth
     with open(pth, encoding="utf-8") as handle:
-        assert handle.read() == installer.render_pth()
+        assert handle.read() == installer.render_pth(installer.code_dir(purelib))
     assert oct(os.stat(pth).st_mode & 0o777) == oct(0o644)
 
     status = json.loads(run_hook_cli("status", "--python", python, "--json").stdout)["data"]
@@ -170,7 +170,7 @@ def test_bad_python_is_one_line_error(tmp_path):
 def test_hook_installed_helper_reads_a_site_dir(tmp_path, env):
     state = installer.hook_installed(env, site_dir=str(tmp_path))
     assert state["installed"] is False
-    (tmp_path / installer.PTH_NAME).write_text(installer.render_pth())
+    installer.place(str(tmp_path))
     state = installer.hook_installed(env, site_dir=str(tmp_path))
     assert state["installed"] and state["current"] and state["runtime_exists"]
     assert installer.hook_installed(env)["path"] == os.path.join(sysconfig.get_paths()["purelib"],
@@ -201,7 +201,7 @@ def test_pth_is_processed_once_even_twice_present(hooked, tmp_path):
     # A venv with --system-site-packages over a base that has the hook too: one watcher.
     extra = tmp_path / "extra"
     extra.mkdir()
-    (extra / installer.PTH_NAME).write_text(installer.render_pth())
+    installer.place(str(extra))
     proc = run_py(hooked, """
         import site, sys
         site.addsitedir(sys.argv[1])
@@ -225,6 +225,7 @@ RAY_PROBE = """
                       "var": os.environ.get("RAY_USAGE_STATS_ENABLED"), "child_var": child,
                       "usagectl_importable_before": importable_before,
                       "usagectl_file": getattr(sys.modules.get("usagectl"), "__file__", None),
+                      "code_file": getattr(sys.modules.get("usagectl_hook_code"), "__file__", None),
                       "usagectl_modules": sorted(m for m in sys.modules if "usagectl" in m)}))
 """
 
@@ -232,7 +233,7 @@ RAY_PROBE = """
 @pytest.mark.frameworks
 @pytest.mark.parametrize("usagectl_importable", [False, True])
 def test_ray_off_overrides_its_own_config(tmp_path, cli, isolated_home, usagectl_importable):
-    python, _ = make_venv(tmp_path / "venv", usagectl_importable=usagectl_importable)
+    python, purelib = make_venv(tmp_path / "venv", usagectl_importable=usagectl_importable)
     assert run_hook_cli("install", "--python", python).returncode == 0
     assert cli("disable").exit_code == 0
     write_ray_config(isolated_home, True)  # someone ran `ray enable-usage-stats` since
@@ -241,9 +242,13 @@ def test_ray_off_overrides_its_own_config(tmp_path, cli, isolated_home, usagectl
     assert info["enabled"] is False
     assert info["var"] == "0" and info["child_var"] == "0"  # `ray start`'s children inherit it
     assert info["usagectl_importable_before"] is usagectl_importable
-    assert info["usagectl_file"].startswith(os.path.join(REPO, "usagectl"))
+    # The code that ran is the copy in the interpreter's own site-packages, under a private
+    # name, even where another usagectl is importable (docs/security.md): the one in the
+    # checkout is never loaded, so it can't be shadowed either.
+    assert info["usagectl_file"] is None
+    assert info["code_file"].startswith(os.path.join(purelib, installer.CODE_PREFIX))
     # Only the stdlib-only reader came along: no click, no CLI, no adapters.
-    assert info["usagectl_modules"] == ["usagectl", "usagectl._files", "usagectl._paths", "usagectl.consent",
+    assert info["usagectl_modules"] == ["usagectl_hook_code", "usagectl_hook_code._paths", "usagectl_hook_code.consent",
                                         "usagectl_hook_pth", "usagectl_hook_runtime"]
 
     # Control: the same interpreter without the hook lets Ray's own config win.
@@ -427,7 +432,8 @@ EVERYTHING_PROBE = """
     import json, sys
     from types import SimpleNamespace
     if len(sys.argv) > 1 and sys.argv[1] == "break-reader":
-        sys.modules["usagectl.consent"] = None  # the consent reader cannot be imported
+        # The consent reader cannot be imported, neither an installed one nor the hook's copy.
+        sys.modules["usagectl.consent"] = sys.modules["usagectl_hook_code.consent"] = None
     import ray
     from ray._common.usage import usage_lib
     from parsl.usage_tracking.usage import UsageTracker
@@ -464,7 +470,7 @@ def test_unloadable_consent_reader_means_everything_off(hooked, isolated_home):
 def test_missing_runtime_fails_closed_for_ray_and_says_so_for_the_rest(venv, isolated_home):
     python, purelib = venv
     with open(os.path.join(purelib, installer.PTH_NAME), "w") as handle:
-        handle.write(installer.render_pth("/nonexistent/usagectl/hook/runtime.py"))
+        handle.write(installer.render_pth("/nonexistent/usagectl-hook-0"))
     write_ray_config(isolated_home, True)
     assert run_py(python, "pass").stderr == ""  # start-up is still silent
     proc = run_py(python, """
@@ -474,7 +480,7 @@ def test_missing_runtime_fails_closed_for_ray_and_says_so_for_the_rest(venv, iso
         print(usage_lib.usage_stats_enabled())
     """)
     assert proc.stdout.strip() == "False"
-    assert ("usagectl hook: cannot load /nonexistent/usagectl/hook/runtime.py" in proc.stderr
+    assert ("usagectl hook: cannot load /nonexistent/usagectl-hook-0/usagectl/hook/runtime.py" in proc.stderr
             and "parsl.usage_tracking.usage telemetry is not restricted" in proc.stderr)
 
 

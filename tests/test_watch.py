@@ -473,12 +473,12 @@ def test_ray_report_to_its_default_url_is_blocked_with_the_body_shown(env, cli, 
 @pytest.mark.frameworks
 @needs_netns
 def test_hooked_parsl_workflow_while_consent_is_off_makes_no_attempt(env, cli, tmp_path):
-    from usagectl.hook.installer import PTH_NAME, render_pth
+    from usagectl.hook.installer import place
 
     assert cli("disable").exit_code == 0
     hook_site = tmp_path / "hook-site"
     hook_site.mkdir()
-    (hook_site / PTH_NAME).write_text(render_pth())
+    place(str(hook_site))
     workflow = [sys.executable, FIXTURES / "parsl_workflow.py"]
     runs = [
         # Control: no hook, and a messenger that works (see parsl_workflow.py): Parsl tries.

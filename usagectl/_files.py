@@ -4,6 +4,6 @@ The code lives in the consent reader (usagectl/consent.py), which needs it and m
 one importable, vendorable file; usagectl's other readers use the same functions.
 """
 
-from usagectl.consent import NotRegular, TooLarge, open_regular, read_regular
+from .consent import NotRegular, TooLarge, open_regular, read_regular
 
 __all__ = ["NotRegular", "TooLarge", "open_regular", "read_regular"]

@@ -18,11 +18,11 @@ import datetime
 import json
 import os
 
-from usagectl import _paths
+from . import _paths
 
 # The writer lives in the consent reader (frameworks that vendor it record what they send
 # without usagectl installed); reading, rewriting and places are usagectl's own.
-from usagectl.consent import (  # noqa: F401  (re-exported)
+from .consent import (  # noqa: F401  (re-exported)
     DELIVERY_STATES,
     LEDGER_FILE_NAME,
     LEDGER_VERSION,
@@ -39,7 +39,7 @@ from usagectl.consent import (  # noqa: F401  (re-exported)
     rotated_name,
     rotated_paths,
 )
-from usagectl.consent import _ledger_record as record_sent  # noqa: F401
+from .consent import _ledger_record as record_sent  # noqa: F401
 
 
 def drop_lines(path, drop):
@@ -70,7 +70,9 @@ def drop_lines(path, drop):
 
 
 def _drop_in(path, drop):
-    with open(path, "rb") as handle:
+    from . import _files
+
+    with _files.open_regular(path) as handle:
         data = handle.read()
     kept, removed = [], 0
     for raw in data.splitlines(keepends=True):
@@ -159,7 +161,7 @@ def read_places(framework, kind, environ=None, limit=1000, budget=1 << 20):
     """The newest ``limit`` distinct paths noted for ``framework``/``kind``, newest first.
 
     Reads at most ``budget`` bytes from the end of the file: the places file only grows."""
-    from usagectl import _files
+    from . import _files
 
     try:
         with _files.open_regular(places_path(environ)) as handle:

@@ -8,7 +8,7 @@ location can be moved with a ``USAGECTL_*`` environment variable.
 
 import os
 
-from usagectl.consent import (  # noqa: F401  (re-exported: one place for each location)
+from .consent import (  # noqa: F401  (re-exported: one place for each location)
     APP,
     CONSENT_FILE_NAME,
     POLICY_FILE_NAME,

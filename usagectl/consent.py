@@ -813,10 +813,16 @@ def read_consent(path: str | None = None, environ: Mapping[str, str] | None = No
 
 
 def read_policy(path: str | None = None, environ: Mapping[str, str] | None = None) -> Snapshot:
-    """Read and validate the system policy file. Never raises; see Snapshot.problem."""
+    """Read and validate the system policy file. Never raises; see Snapshot.problem.
+
+    A policy holds every user, so one that another user could have written is not a
+    policy: the file and every directory above it must be owned by root (or by the
+    reader itself) and writable by nobody else (a sticky directory such as /tmp
+    excepted). Otherwise it is damaged, and every framework is off.
+    """
     path = path or policy_path(environ)
     try:
-        return _read_entries_file(path, "ceiling", _make_ceiling)
+        return _read_entries_file(path, "ceiling", _make_ceiling, _untrusted_policy)
     except Exception as exc:
         return Snapshot(path, exists=True, problem=Problem(path, "unexpected error: %r" % (exc,)))
 
@@ -852,13 +858,52 @@ def parse_policy(data, path):
     return _parse_entries_file(data, path, "ceiling", _make_ceiling)
 
 
-def _read_entries_file(path, mode_key, make):
+def _read_entries_file(path, mode_key, make, distrust=None):
     data, problem = _read_bytes(path)
     if problem:
         return Snapshot(path, exists=True, problem=problem)
     if data is None:
         return Snapshot(path, exists=False)
+    problem = distrust(path) if distrust is not None else None
+    if problem:
+        return Snapshot(path, exists=True, problem=problem)
     return _parse_entries_file(data, path, mode_key, make)
+
+
+def _untrusted_policy(path):
+    """A Problem when someone other than root (or the reader) could have written the
+    policy at ``path``: its owner, its mode, or a directory above it."""
+    if not hasattr(os, "geteuid"):
+        return None  # no owners to compare (Windows): ACLs are the administrator's
+    owners = (0, os.geteuid())
+    # The file itself, every directory above it, and above a link to it (whoever can
+    # write a link's directory can point the link elsewhere).
+    components = [os.path.realpath(path)]
+    for start in (components[0], os.path.abspath(path)):
+        probe = start
+        while True:
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                break
+            if parent not in components:
+                components.append(parent)
+            probe = parent
+    for index, component in enumerate(components):
+        try:
+            info = os.stat(component)
+        except OSError as exc:
+            return Problem(path, "cannot check who may write %s (%s)" % (component, exc.strerror or exc))
+        mode = info.st_mode & 0o7777
+        what = "it" if index == 0 else "its directory %s" % component
+        if info.st_uid not in owners:
+            return Problem(path, "%s is owned by uid %d, not by root: another user could have written "
+                                 "this policy" % (what, info.st_uid))
+        if index > 0 and mode & 0o1000:
+            continue  # sticky (/tmp): others can't replace what root owns in it
+        if mode & 0o022:
+            return Problem(path, "%s is writable by %s (mode %04o): another user could have written "
+                                 "this policy" % (what, "every user" if mode & 0o002 else "its group", mode))
+    return None
 
 
 def _parse_entries_file(data, path, mode_key, make):

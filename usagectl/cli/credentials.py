@@ -81,6 +81,8 @@ def set_secret(env, report, name, from_stdin):
         secrets.store(env.environ, name, secret)
     except secrets.KeyringUnavailable as exc:
         raise _unavailable(exc, name)
+    except secrets.BadSecret as exc:
+        raise BadInput(str(exc))
     del secret
     backend = secrets.backend_name(env.environ)
     report.data = {"name": name, "stored": True, "backend": backend,

@@ -37,6 +37,8 @@ def env_command(env, report, shell):
     decisions = Decisions(env)
     for problem in decisions.problems:
         report.warn_problem(problem, "treating every framework as off")
+    for problem in decisions.setting_problems:
+        report.warn(problem.message, problem.path)
     frameworks = []
     for adapter in decisions.adapters:
         decision = decisions.by_name[adapter.name]

@@ -75,6 +75,8 @@ def export_command(env, report, format_name, file, in_place, output, list_format
     decisions = export.Decisions(env)
     for problem in decisions.problems:
         report.warn_problem(problem, "exporting every framework as off")
+    for problem in decisions.setting_problems:
+        report.warn(problem.message, problem.path)
     from usagectl.core.errors import FrameworkFileDamaged
 
     try:

@@ -15,12 +15,17 @@ from usagectl.core.exitcodes import ExitCode
 #: Commands whose outcome does not depend on the consent decision: a damaged consent or
 #: policy file doesn't change their exit code (docs/exit-codes.md, "Damaged files").
 _DECISION_FREE = ("credentials", "completion", "request-deletion", "forget")
+#: Commands that write into the user's home (consent, settings, state, frameworks' files):
+#: root refuses them against a home it doesn't own (docs/security.md).
+_WRITES_HOME = ("enable", "disable", "local", "reset", "sync", "forget", "request-deletion", "credentials")
 
 
 def run_command(env, command_name, body, render=None, json_output=False, **params):
     """Run ``body(env, report, **params)``, print its result, return the exit code."""
     report = Report(command_name)
     try:
+        if command_name.startswith(_WRITES_HOME) and not env.system:
+            env.refuse_foreign_home()
         body(env, report, **params)
     except UsagectlError as exc:
         if env.debug:

@@ -41,14 +41,14 @@ def apply_system(env, report, pythons=()) -> list[dict[str, Any]]:
         decision = _decision_for_everyone(env, adapter.name, policy)
         outcome = adapter.system_apply(env, decision) or {}
         applied.append({"framework": adapter.name, "mode": decision.mode, "changed": outcome.get("changed", []),
-                        "notes": outcome.get("notes", [])})
+                        "removed": outcome.get("removed", []), "notes": outcome.get("notes", [])})
         for note in outcome.get("notes", []):
             report.note("%s: %s" % (adapter.name, note))
     hooks = []
     for python in pythons:
         from usagectl.hook import installer
 
-        hooks.append(installer.install(installer.resolve_python(python)))
+        hooks.append(installer.install_system(env, python))
     if not pythons:
         hooked = [a.name for a in registry.all() if a.hook_file()]
         report.note("%s are held to the policy by the runtime hook: `usagectl --system sync --python PY` "
@@ -64,11 +64,11 @@ def set_ceiling(env, report, names, mode, level=None, repair=False, only=None, e
     if send is not None:
         mode = "local"  # the most anyone may send: these categories
     system.require_admin(env)
-    path = consent.policy_path(env.environ)
+    path = env.policy_path
     targets = list(names) or [None]
-    changes, backup = policy_store.set_ceilings(path, targets, mode, level, repair=repair, now=env.now(),
-                                                send=send, history=policy_store.history_path(env),
-                                                command=env.command_line)
+    changes, backup = policy_store.set_ceilings(system.tree(env), system.policy_location(env), targets, mode,
+                                                level, repair=repair, now=env.now(), send=send,
+                                                history=policy_store.HISTORY_FILE, command=env.command_line)
     if backup:
         report.note("kept the damaged policy file, byte for byte, as %s" % backup)
     report.data = {"policy": path, "changes": [{"framework": t, "from": old, "to": new} for t, old, new in changes],

@@ -97,6 +97,12 @@ class Environment:
 
     @property
     def policy_path(self):
+        """Where the policy is read: under --system, the administrator's own (below the
+        system root; see core.system.policy_location), else where this user's readers look."""
+        if self.system:
+            from usagectl.core import system
+
+            return system.system_path(self, system.policy_location(self))
         return _paths.policy_path(self.environ)
 
     @property
@@ -164,6 +170,30 @@ class Environment:
             if isinstance(pattern, str):
                 paths.extend(sorted(glob.glob(self.expand(pattern)))[:1000])
         return paths
+
+    def refuse_foreign_home(self):
+        """Root never writes into a home it doesn't own: a user there could have put links
+        where usagectl writes (consent.toml, ~/.ray/config.json) and make root write
+        through them. Run as that user instead (sudo -u USER, Ansible's become_user)."""
+        if not hasattr(os, "geteuid") or os.geteuid() != 0:
+            return
+        from usagectl.core.errors import UsagectlError
+        from usagectl.core.rootfs import owner_name
+
+        for where in (self.home, os.path.dirname(self.consent_path), self.state_dir, self.settings_path):
+            probe = os.path.abspath(where)
+            while not os.path.lexists(probe) and os.path.dirname(probe) != probe:
+                probe = os.path.dirname(probe)
+            try:
+                uid = os.lstat(probe).st_uid
+            except OSError:
+                continue
+            if uid != 0:
+                owner = owner_name(uid)
+                raise UsagectlError("running as root, but %s belongs to %s: root never writes into another "
+                                    "user's files" % (probe, owner),
+                                    hint="run it as that user (sudo -u %s usagectl ...), or use "
+                                         "`usagectl --system` for what holds every user" % owner.split(" ")[0])
 
     def read_policy(self):
         from usagectl import consent

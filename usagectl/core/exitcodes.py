@@ -20,5 +20,8 @@ class ExitCode(enum.IntEnum):
     #: `usagectl verify` could not tell whether opt-out holds (a check is unknown) and
     #: --allow-unknown was not given.
     VERIFY_UNKNOWN = 7
+    #: Root refused a path: a link below a system root, or a file, directory or interpreter
+    #: that another user owns or can write (docs/security.md).
+    UNSAFE_PATH = 8
     #: Interrupted with Ctrl-C (128 + SIGINT).
     INTERRUPTED = 130

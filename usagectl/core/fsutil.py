@@ -89,6 +89,12 @@ def write_directory(path, follow=True):
     """
     target = real_target(path) if follow else os.path.abspath(path)
     directory = os.path.dirname(target)
+    if follow and os.path.islink(path) and not os.path.exists(path):
+        # A dangling link (a dotfiles checkout not mounted): nothing is created at a
+        # link's target, neither the file nor its lock (docs/reliability.md, Symlinks).
+        raise LinkedDirectoryMissing(errno.ENOENT, "%s is a link to %s, which does not exist (usagectl "
+                                     "never creates the file a link points to)" % (path, os.readlink(path)),
+                                     path)
     if not os.path.isdir(directory):
         if follow and os.path.islink(path):
             raise LinkedDirectoryMissing(errno.ENOENT, "%s is a link to %s, whose directory does not "

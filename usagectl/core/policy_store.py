@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 from usagectl import consent
-from usagectl.core import fsutil
 from usagectl.core.errors import ConsentDamaged, UsagectlError
 
 HEADER = (
@@ -49,19 +48,26 @@ def history_path(env):
     return system.system_path(env, HISTORY_FILE)
 
 
-def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False, now=None, send=None,
+def set_ceilings(tree, location, targets, ceiling, level=None, message=None, repair=False, now=None, send=None,
                  history=None, command=None):
     """Set ``ceiling`` (off/local/on, with ``level``) on each target (None: the default
     entry); ``ceiling`` None removes the entry. ``send`` ({target: categories}) lets a
-    local ceiling allow those. Each change is appended to ``history`` (a path) under the
-    same lock, after the policy is in place. -> [(target, old ceiling, new ceiling)]."""
+    local ceiling allow those. ``tree`` (core.rootfs.Tree) is the system root and
+    ``location`` the policy's system path; each change is appended to ``history`` (a
+    system path) under the same lock. The history is checked before the policy is
+    replaced, so the two land together or not at all.
+    -> [(target, old ceiling, new ceiling)]."""
     import tomlkit
 
     from usagectl.core import store
 
-    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o755, exist_ok=True)
-    with fsutil.locked(path):
-        data = store.read_existing(path, "the policy file")
+    path = tree.path(location)
+    with tree.locked(location):
+        try:
+            data = tree.read(location, consent.MAX_FILE_BYTES)
+        except OSError as exc:
+            raise ConsentDamaged("cannot read the policy file %s: %s" % (path, exc.strerror or exc),
+                                 hint="every framework is off for every user until it can be read", path=path)
         backup = None
         if data is None:
             doc = _new_document()
@@ -73,7 +79,10 @@ def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False,
                                          hint="every framework is off for every user; fix it by hand, or add "
                                               "--repair to keep a copy and start a fresh policy",
                                          path=path, line=snapshot.problem.line)
-                backup = fsutil.backup_copy(path, data, now or store.utc_now())
+                when = (now or store.utc_now()).strftime("%Y%m%dT%H%M%SZ")
+                backup_location = "%s.damaged-%s" % (location, when)
+                tree.write(backup_location, data, 0o600)
+                backup = tree.path(backup_location)
                 doc = _new_document()
                 doc["default"] = {"ceiling": "off"}
             else:
@@ -87,12 +96,15 @@ def set_ceilings(path, targets, ceiling, level=None, message=None, repair=False,
         if check.problem:
             raise UsagectlError("refusing to write a policy that would not parse: %s" % check.problem)
         if out != data:
-            fsutil.atomic_write(path, out, new_mode=0o644)
-            if history:
-                # The consent history's record shape (store.Change), for each entry that moved.
-                moved = [store.Change(t, *_pair(before[t], _state(doc, t))) for t in targets
-                         if _state(doc, t) != before[t]]
-                _record(history, store.history_records(moved, command, now or store.utc_now(), backup))
+            # The consent history's record shape (store.Change), for each entry that moved.
+            moved = [store.Change(t, *_pair(before[t], _state(doc, t))) for t in targets
+                     if _state(doc, t) != before[t]]
+            records = store.history_records(moved, command, now or store.utc_now(), backup)
+            if history and records:
+                tree.check_appendable(history)
+            tree.write(location, out, 0o644)
+            if history and records:
+                _record(tree, history, records)
         return changes, backup
 
 
@@ -111,16 +123,14 @@ def _pair(old, new):
     return old[0], old[1], new[0], new[1], old[2], new[2]
 
 
-def _record(history, records):
+def _record(tree, history, records):
     """Append one policy write's history lines, naming who ran it (the sudo user if any)."""
     import getpass
     import json
 
     user = os.environ.get("SUDO_USER") or getpass.getuser()
-    if records:
-        os.makedirs(os.path.dirname(history), mode=0o755, exist_ok=True)
-        fsutil.append_lines(history, [json.dumps(dict(r, user=user), sort_keys=True).encode("utf-8")
-                                      for r in records], new_mode=0o644)
+    tree.append(history, [json.dumps(dict(r, user=user), sort_keys=True).encode("utf-8") for r in records],
+                mode=0o644)
 
 
 def _apply(doc, target, ceiling, level, message, send=None):

@@ -1,25 +1,43 @@
 """Make untrusted text (log lines, payloads, file names) safe to print on a terminal.
 
-Nothing from a payload may drive the terminal: C0/C1 control characters (ESC, CSI
-0x9b, OSC), DEL and Unicode bidi/format overrides are shown as visible escapes.
-Rich markup is never interpreted (our consoles run with markup=False), so brackets
-are left as they are.
+Nothing from a payload may drive the terminal or hide text: every character that is not
+printable is shown as a visible escape. That is C0/C1 controls (ESC, CSI 0x9b, OSC),
+DEL, and every Unicode format character (category Cf: bidi overrides and isolates,
+zero-width joiners, U+00AD, U+180E, the tag characters U+E0000-E007F, the interlinear
+annotations U+FFF9-FFFB), private-use (Co), unassigned (Cn), lone surrogates (Cs), the
+line and paragraph separators, and U+034F. Rich markup is never interpreted (our
+consoles run with markup=False), so brackets are left as they are.
+
+``str.isprintable`` (C speed) is false for exactly those categories (and for spaces
+other than U+0020, which are kept), so clean text costs one scan.
 """
 
 import re
 
-# C0 controls except tab/newline (handled per call), DEL, C1 controls, and the
-# bidi and zero-width format characters that can reorder or hide text.
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]"
-)
-_UNSAFE_ONE_LINE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]"
-)
+#: Runs of characters outside printable ASCII: only these are looked at one by one.
+_CANDIDATES = re.compile("[^\x20-\x7e]+")
+#: Printable by Python's rule but still invisible and able to hide text.
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+_SPACES = frozenset("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+                    "\u200a\u202f\u205f\u3000")
 
 
-def _escape(match):
-    char = match.group(0)
+def _unsafe(char, one_line):
+    if char in "\t\n":
+        return one_line
+    if char in _SPACES:
+        return False
+    return not char.isprintable() or char in _INVISIBLE
+
+
+def _escape_run(match, one_line):
+    run = match.group(0)
+    if run.isprintable() and not _INVISIBLE.intersection(run):
+        return run
+    return "".join(_escape_char(c) if _unsafe(c, one_line) else c for c in run)
+
+
+def _escape_char(char):
     code = ord(char)
     if char == "\t":
         return "\\t"
@@ -29,19 +47,22 @@ def _escape(match):
         return "\\r"
     if code <= 0xFF:
         return "\\x%02x" % code
-    return "\\u%04x" % code
+    if code <= 0xFFFF:
+        return "\\u%04x" % code
+    return "\\U%08x" % code
 
 
 def safe_text(text, one_line=True):
-    """Return ``text`` with every terminal-active character shown as an escape.
+    """Return ``text`` with every terminal-active or invisible character shown as an escape.
 
     With ``one_line`` (the default) newlines and tabs are escaped too, so a value can't
     forge extra output lines.
     """
     if not isinstance(text, str):
         text = str(text)
-    pattern = _UNSAFE_ONE_LINE if one_line else _UNSAFE
-    return pattern.sub(_escape, text)
+    if text.isascii() and text.isprintable():
+        return text
+    return _CANDIDATES.sub(lambda m: _escape_run(m, one_line), text)
 
 
 def safe_bytes(data):

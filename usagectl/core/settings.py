@@ -27,8 +27,27 @@ TABLES = ("search", "deletion", "verify")
 MAX_BYTES = 1 << 20
 
 
+def blackhole_problem(value: Any) -> str | None:
+    """Why a ``[blackhole]`` value is not a URL usagectl may put into a unit, a shell line, a
+    Dockerfile or YAML, or None. Quoting for each target comes on top; this makes sure no
+    value that could break out of it (a line break, a control character, a space) or that
+    is no URL at all is ever carried anywhere."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty string"
+    if any(ord(c) < 0x21 or ord(c) == 0x7F or ord(c) > 0x7E for c in value):
+        return "must be a URL of printable ASCII, without spaces or control characters"
+    if any(c in value for c in "\"'`\\$;<>|&"):
+        return "must not contain quotes, backslashes or shell characters ($ ; < > | &)"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host"
+    return None
+
+
 class Settings:
-    __slots__ = ("path", "data", "problem", "legacy", "legacy_path", "consent_problem")
+    __slots__ = ("path", "data", "problem", "legacy", "legacy_path", "consent_problem", "warnings")
 
     path: str
     data: dict[str, Any]
@@ -47,9 +66,36 @@ class Settings:
         self.legacy = ()
         self.legacy_path = None
         self.consent_problem = None
+        #: consent.Problem per setting that was ignored (named with its key), for the
+        #: commands that use that setting to show.
+        self.warnings: list[Any] = []
 
     def table(self, name: str) -> Any:
         return self.data.get(name)
+
+    def blackholes(self) -> dict[str, str]:
+        """``[blackhole]`` framework -> URL, only the valid ones (see ``blackhole_problem``);
+        each invalid one is in ``warnings``."""
+        from usagectl.consent import Problem
+
+        table = self.table("blackhole")
+        if table is None:
+            return {}
+        if not isinstance(table, dict):
+            self._warn(Problem(self.path, "[blackhole] must be a table of framework = URL; ignored"))
+            return {}
+        valid = {}
+        for name, value in table.items():
+            why = blackhole_problem(value)
+            if why:
+                self._warn(Problem(self.path, "[blackhole] %s %s; ignored" % (name, why)))
+            else:
+                valid[name] = value
+        return valid
+
+    def _warn(self, problem: Any) -> None:
+        if all(p.message != problem.message for p in self.warnings):
+            self.warnings.append(problem)
 
     def source_of(self, name: str) -> str:
         """The file a table was read from (for error messages)."""

@@ -85,6 +85,11 @@ def post(url, body, token, idempotency_key, settings, sleep=time.sleep, clock=ti
         except ssl.SSLCertVerificationError as exc:
             raise DeliveryError("the certificate of %s failed verification (%s); nothing was sent"
                                 % (parts.hostname, safe_text(exc.verify_message or exc)), refused=True)
+        except ValueError as exc:
+            # http.client refuses a header value with CR/LF and quotes it in the message: a
+            # token there would be printed. Name the type only; nothing was sent.
+            raise DeliveryError("refusing to POST: a header value is invalid (%s); nothing was sent"
+                                % type(exc).__name__, refused=True) from None
         except (OSError, http.client.HTTPException) as exc:
             last = "attempt %d: %s" % (number, safe_text(str(exc) or type(exc).__name__)[:200])
         else:

@@ -14,7 +14,7 @@ without being shown first (``--dry-run`` shows only).
 
 import os
 
-from usagectl import _ledger
+from usagectl import _files, _ledger
 from usagectl import frameworks as registry
 from usagectl.core.errors import BadInput
 
@@ -53,7 +53,7 @@ def _count(path, name):
     total = 0
     for file_path in _ledger.rotated_paths(path) + [path]:
         try:
-            with open(file_path, "rb") as handle:
+            with _files.open_regular(file_path) as handle:
                 for raw in handle:
                     try:
                         entry = json.loads(raw)

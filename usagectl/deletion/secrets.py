@@ -105,7 +105,21 @@ def _call(environ, what, fn):
         raise KeyringUnavailable("the OS keyring failed while %s (%s)" % (what, type(exc).__name__))
 
 
+class BadSecret(ValueError):
+    """A secret with a control character: it could never be sent as a header or an SMTP
+    login, and an error quoting it would print it. Its text never includes the secret."""
+
+
+def check_secret(name, secret, source):
+    """Refuse a secret with a control character (a CRLF env file leaves a CR at the end)."""
+    if secret is not None and any(ord(c) < 0x20 or ord(c) == 0x7F for c in secret):
+        raise BadSecret("the %s from %s contains a line break or another control character; "
+                        "fix it there (a file with Windows line endings leaves a CR at the end)"
+                        % (DESCRIPTIONS[name], source))
+
+
 def store(environ, name, secret):
+    check_secret(name, secret, "the input")
     _call(environ, "storing the %s" % DESCRIPTIONS[name], lambda b: b.set_password(SERVICE, name, secret))
 
 
@@ -130,10 +144,15 @@ def lookup(environ, name):
     """
     var = ENV_VARS[name]
     if environ.get(var):
+        try:
+            check_secret(name, environ[var], var)
+        except BadSecret as exc:
+            return None, None, str(exc)
         return environ[var], "env:" + var, None
     try:
         secret = from_keyring(environ, name)
-    except KeyringUnavailable as exc:
+        check_secret(name, secret, "the OS keyring")
+    except (KeyringUnavailable, BadSecret) as exc:
         return None, None, str(exc)
     if secret:
         return secret, "keyring", None

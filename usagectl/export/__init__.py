@@ -31,9 +31,10 @@ class Decisions:
         self.consent = env.read_consent()
         self.policy = env.read_policy()
         settings = env.read_settings()
-        blackholes = settings.table("blackhole") if not settings.problem else None
-        #: settings.toml [blackhole]: where the user sends what no switch stops (never by default).
-        self.blackholes = blackholes if isinstance(blackholes, dict) else {}
+        #: settings.toml [blackhole]: where the user sends what no switch stops (never by
+        #: default); only valid URLs, the rest named in ``setting_problems``.
+        self.blackholes = settings.blackholes() if not settings.problem else {}
+        self.setting_problems = list(settings.warnings)
         self.problems = [p for p in (self.policy.problem, self.consent.problem) if p]
         self.by_name = {}
         self.adapters = registry.all()
@@ -53,7 +54,7 @@ class Decisions:
         decision = self.by_name[adapter.name]
         pairs = list(adapter.env_vars(decision))
         blackhole = self.blackholes.get(adapter.name)
-        if decision.mode in ("off", "local") and isinstance(blackhole, str) and blackhole:
+        if decision.mode in ("off", "local") and blackhole:
             pairs.extend(adapter.blackhole_env(blackhole))
         return pairs
 
@@ -66,9 +67,14 @@ class Decisions:
 
     def variables(self) -> list[tuple[str, str, str]]:
         """(framework, variable, value) for every framework, then the global ones ("")."""
+        from usagectl.core.exports import check_variable
+
         out = [(adapter.name, name, value) for adapter in self.adapters
                for name, value in self.framework_variables(adapter)]
-        return out + [("", name, value) for name, value in self.global_variables()]
+        out += [("", name, value) for name, value in self.global_variables()]
+        for _framework, name, value in out:
+            check_variable(name, value)
+        return out
 
 
 def formats() -> dict[str, Format]:

@@ -87,9 +87,10 @@ def _declares_group() -> bool:
                 if not entry.name.endswith((".dist-info", ".egg-info")):
                     continue
                 try:
-                    with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8",
-                              errors="replace") as handle:
-                        if marker in handle.read():
+                    from usagectl import _files
+
+                    with _files.open_regular(os.path.join(entry.path, "entry_points.txt")) as handle:
+                        if marker in handle.read().decode("utf-8", "replace"):
                             return True
                 except OSError:
                     continue

@@ -1,13 +1,16 @@
-"""Install, remove and inspect the runtime hook's ``.pth`` file in a Python environment.
+"""Install, remove and inspect the runtime hook in a Python environment.
 
-The hook is exactly one file, ``usagectl-hook.pth``, in the target environment's
-purelib site-packages directory. Its one code line puts a tiny import watcher on
-``sys.meta_path``; when ray, parsl or coiled.analytics is imported, the watcher loads
-``runtime.py`` of *this* usagectl by absolute path, so the hook also works in
-environments where usagectl is not installed (``--python`` of another venv); see
-runtime._consent_reader for how the consent reader is found there. "Current" means
-the file is byte-identical to what ``install`` would write now (same runtime path,
-same code).
+The hook is ``usagectl-hook.pth`` in the target environment's purelib site-packages,
+and beside it ``usagectl-hook-<digest>/``: a copy of the code it runs (the runtime, the
+consent reader and each framework's ``hook.py``), named by the digest of that code.
+The ``.pth``'s one code line puts a tiny import watcher on ``sys.meta_path``; when
+ray, parsl or coiled.analytics is imported, the watcher loads the copied
+``runtime.py`` by absolute path. So the hook runs only code inside that interpreter's
+own site-packages, written by whoever can write there: moving or removing the
+usagectl that installed it changes nothing, and a usagectl another user owns never
+becomes code root runs (docs/security.md). "Current" means the ``.pth`` is
+byte-identical to what ``install`` would write now and the copy is intact; an
+upgraded usagectl makes it stale until ``hook install`` runs again.
 """
 
 import os
@@ -33,14 +36,114 @@ def framework_modules():
     return tuple(f.python_package for f in hooked_frameworks() if f.python_package)
 
 
-def watched_table():
-    """module name -> (framework, phase, hook file, function): what the .pth embeds."""
+def watched_table(code_dir):
+    """module name -> (framework, phase, hook file, function): what the .pth embeds, with
+    each hook file the copy inside ``code_dir``."""
     table = {}
     for framework in hooked_frameworks():
-        hook_file = os.path.realpath(framework.hook_file())
+        hook_file = os.path.join(code_dir, HOOKS_DIR, framework.name + ".py")
         for module, (phase, function) in sorted(framework.hook_imports.items()):
             table[module] = (framework.name, phase, hook_file, function)
     return table
+
+
+# ---------------------------------------------------------------------------
+# The copy of the code the hook runs
+
+#: Directory (in site-packages) of one version of the copied code: CODE_PREFIX + digest.
+CODE_PREFIX = "usagectl-hook-"
+#: Inside it, the framework hook files, one per framework name.
+HOOKS_DIR = "hooks"
+#: Inside it, what was copied: "<sha256> <relative path>" per line.
+MANIFEST = "MANIFEST"
+#: The modules of usagectl the runtime uses (stdlib only, relative imports only).
+PACKAGE_FILES = ("__init__.py", "consent.py", "_paths.py", "_files.py", "_ledger.py",
+                 os.path.join("hook", "runtime.py"))
+
+
+def code_sources():
+    """(relative path in the copy, source file) of everything the hook runs."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files = [(os.path.join("usagectl", name), os.path.join(package, name)) for name in PACKAGE_FILES]
+    for framework in hooked_frameworks():
+        files.append((os.path.join(HOOKS_DIR, framework.name + ".py"), os.path.realpath(framework.hook_file())))
+    return files
+
+
+def code_files():
+    """(relative path, bytes) of the copy, and its digest (names the directory)."""
+    import hashlib
+
+    from usagectl import _files
+
+    files = [(relative, _files.read_regular(source, 1 << 22)) for relative, source in code_sources()]
+    digest = hashlib.sha256()
+    for relative, data in files:
+        digest.update(relative.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
+    return files, digest.hexdigest()[:16]
+
+
+def code_dir(site_dir, digest=None):
+    """Where the copy of the current code goes (or went) in ``site_dir``."""
+    if digest is None:
+        digest = code_files()[1]
+    return os.path.join(site_dir, CODE_PREFIX + digest)
+
+
+def _manifest(files):
+    import hashlib
+
+    return "".join("%s %s\n" % (hashlib.sha256(data).hexdigest(), rel) for rel, data in files).encode("utf-8")
+
+
+def copy_intact(directory):
+    """Is every file the manifest in ``directory`` names there, unchanged?"""
+    import hashlib
+
+    from usagectl import _files
+
+    try:
+        listed = _files.read_regular(os.path.join(directory, MANIFEST), 1 << 16).decode("utf-8").splitlines()
+        for line in listed:
+            digest, relative = line.split(" ", 1)
+            data = _files.read_regular(os.path.join(directory, relative), 1 << 22)
+            if hashlib.sha256(data).hexdigest() != digest:
+                return False
+        return bool(listed)
+    except (OSError, ValueError):
+        return False
+
+
+def _place_code(site_dir):
+    """Write the copy into ``site_dir`` (0755 directories, 0644 files, never through a
+    link), unless an intact one is there. -> its directory."""
+    from usagectl.core.rootfs import Tree
+
+    files, digest = code_files()
+    directory = code_dir(site_dir, digest)
+    if copy_intact(directory):
+        return directory
+    tree = Tree(site_dir)
+    base = "/" + CODE_PREFIX + digest
+    for relative, data in files:
+        tree.write(base + "/" + relative.replace(os.sep, "/"), data, 0o644)
+    tree.write(base + "/" + MANIFEST, _manifest(files), 0o644)
+    return directory
+
+
+def _remove_code(site_dir, keep=None):
+    """Remove copies of the hook's code in ``site_dir`` but ``keep``."""
+    import shutil
+
+    try:
+        names = os.listdir(site_dir)
+    except OSError:
+        return
+    for name in names:
+        full = os.path.join(site_dir, name)
+        if name.startswith(CODE_PREFIX) and full != keep and os.path.isfile(os.path.join(full, MANIFEST)) \
+                and not os.path.islink(full):
+            shutil.rmtree(full, ignore_errors=True)
 
 
 def fallback_env():
@@ -124,19 +227,20 @@ def find_spec(name, path, target):
 """
 
 
-def runtime_path():
-    """The runtime module this usagectl installs (absolute, symlinks resolved)."""
-    return os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime.py"))
+def runtime_path(directory):
+    """The runtime module inside the copy ``directory``."""
+    return os.path.join(directory, "usagectl", "hook", "runtime.py")
 
 
-def _boot_code(runtime):
-    table = watched_table()
+def _boot_code(directory):
+    runtime = runtime_path(directory)
+    table = watched_table(directory)
     watched = tuple(table)
     if any("\n" in entry[2] or "\r" in entry[2] for entry in table.values()):
         raise UsagectlError("usagectl is installed under a path with a line break; "
                             "a .pth file cannot refer to it")
-    if "\n" in runtime or "\r" in runtime:
-        raise UsagectlError("usagectl is installed under a path with a line break (%r); "
+    if any(c in runtime for c in "\n\r"):
+        raise UsagectlError("that site-packages has a line break in its path (%r); "
                             "a .pth file cannot refer to it" % runtime)
     on_watched = _ON_WATCHED % {"runtime": runtime, "runtime_module": RUNTIME_MODULE, "table": table,
                                 "fallback": fallback_env()}
@@ -147,16 +251,16 @@ def _and(words):
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def render_pth(runtime=None):
-    """The exact text `install` writes."""
-    runtime = runtime or runtime_path()
+def render_pth(directory):
+    """The exact text `install` writes, for the copy in ``directory``."""
+    runtime = runtime_path(directory)
     titles = [f.title for f in hooked_frameworks()]
     return "".join((
         MARKER + ": %s honour the usagectl telemetry consent file.\n" % _and(titles),
         "# Written by `usagectl hook install`; remove with `usagectl hook uninstall`. Do not edit.\n",
         "# At start-up it only adds an import watcher; the consent file is read when one of\n",
         "# their modules is imported. Runtime: %s\n" % runtime,
-        "import sys; %r in sys.modules or exec(%r, {})\n" % (BOOT_MODULE, _boot_code(runtime)),
+        "import sys; %r in sys.modules or exec(%r, {})\n" % (BOOT_MODULE, _boot_code(directory)),
     ))
 
 
@@ -219,26 +323,37 @@ def probe(python):
 # The file
 
 
-def file_state(site_dir, runtime=None):
-    """What our .pth in ``site_dir`` is: installed, current, ours, runtime present."""
+def file_state(site_dir):
+    """What our .pth in ``site_dir`` is: installed, ours, current, its code present."""
     path = os.path.join(site_dir, PTH_NAME)
-    expected = render_pth(runtime)
+    directory = code_dir(site_dir)
     from usagectl import _files
 
     try:
         text = _files.read_regular(path, 1 << 20).decode("utf-8", "replace")
     except FileNotFoundError:
-        return {"path": path, "installed": False, "current": False, "ours": False,
-                "runtime": runtime or runtime_path(), "runtime_exists": None}
+        return {"path": path, "installed": False, "current": False, "ours": False, "stale": None,
+                "runtime": runtime_path(directory), "runtime_exists": None}
+    except OSError as exc:
+        return {"path": path, "installed": True, "current": False, "ours": False, "stale": None,
+                "runtime": None, "runtime_exists": False,
+                "problem": "cannot read it (%s)" % (exc.strerror or exc)}
     ours = text.startswith(MARKER)
     recorded = _recorded_runtime(text)
+    recorded_dir = os.path.dirname(os.path.dirname(os.path.dirname(recorded))) if recorded else None
+    # A .pth of an older usagectl points at that usagectl's own runtime.py (no copy).
+    present = copy_intact(recorded_dir) if recorded_dir and os.path.basename(recorded_dir).startswith(CODE_PREFIX) \
+        else bool(recorded and os.path.isfile(recorded))
+    current = text == render_pth(directory) and copy_intact(directory)
     return {
         "path": path,
         "installed": True,
-        "current": text == expected,
+        "current": current,
         "ours": ours,
+        # Installed by another version of usagectl (or its copy changed): `hook install` again.
+        "stale": ours and not current,
         "runtime": recorded,
-        "runtime_exists": os.path.isfile(recorded) if recorded else False,
+        "runtime_exists": present,
     }
 
 
@@ -249,21 +364,59 @@ def _recorded_runtime(text):
     return None
 
 
-def install(python=None):
+def _as_root():
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _trusted_python(python):
+    """Root executes an interpreter only if only root can change it."""
+    if _as_root():
+        from usagectl.core.rootfs import check_owned
+
+        check_owned(python, "the interpreter")
+
+
+def _target(python, scratch_root=None):
+    """(python, probe info, site-packages) of the environment to act on, checked."""
     python = resolve_python(python)
+    _trusted_python(python)
     info = probe(python)
     site_dir = info["purelib"]
+    if scratch_root is not None:
+        inside = os.path.realpath(scratch_root).rstrip(os.sep) + os.sep
+        if not os.path.realpath(site_dir).startswith(inside):
+            from usagectl.core.rootfs import UnsafePath
+
+            raise UnsafePath("%s installs into %s, outside the scratch root %s; a run under a scratch root "
+                             "never touches the host" % (python, site_dir, scratch_root), path=site_dir)
     if not os.path.isdir(site_dir):
         # Creating it ourselves would give it our private mode; the environment is odd.
         raise UsagectlError("%s has no site-packages directory (%s does not exist)" % (python, site_dir),
                             path=site_dir)
+    return python, info, site_dir
+
+
+def install(python=None, scratch_root=None):
+    python, info, site_dir = _target(python, scratch_root)
+    if _as_root():
+        from usagectl.core.rootfs import check_owned
+
+        check_owned(site_dir, "the site-packages")
+        for _relative, source in code_sources():
+            check_owned(source, "usagectl's hook code")
     before = file_state(site_dir)
     if before["installed"] and not before["ours"]:
         raise UsagectlError("%s exists and was not written by usagectl; left alone" % before["path"],
                             path=before["path"])
     changed = not before["current"]
     if changed:
-        _write(before["path"], render_pth().encode("utf-8"))
+        try:
+            place(site_dir)
+        except PermissionError as exc:
+            raise UsagectlError("cannot write into %s (%s)" % (site_dir, exc.strerror),
+                                hint="run as a user who can write to that site-packages, "
+                                     "or pass --python for a virtual environment you own",
+                                path=site_dir)
     after = file_state(site_dir)
     # Ask the interpreter again: "installed" is only true if it really loads the file.
     active = bool(probe(python).get("hook_loaded"))
@@ -272,47 +425,58 @@ def install(python=None):
                 active=active)
 
 
+def install_system(env, python):
+    """`usagectl --system sync --python P`: under a scratch root, P names the interpreter
+    inside it (by its absolute path there) and must install inside it."""
+    from usagectl.core import system
+
+    if not system.scratch(env):
+        return install(python)
+    if not os.path.isabs(python):
+        raise BadInput("under %s, --python takes the interpreter's absolute path inside the scratch root "
+                       "(e.g. /usr/bin/python3)" % system.ROOT_VAR)
+    return install(system.system_path(env, python), scratch_root=system.root(env))
+
+
 def uninstall(python=None):
-    python = resolve_python(python)
-    info = probe(python)
-    site_dir = info["purelib"]
+    python, _info, site_dir = _target(python)
     state = file_state(site_dir)
     if state["installed"] and not state["ours"]:
         raise UsagectlError("%s was not written by usagectl; left alone" % state["path"],
                             path=state["path"])
     removed = False
     if state["installed"]:
+        from usagectl.core.rootfs import Tree
+
         try:
-            os.unlink(state["path"])
-            removed = True
-        except FileNotFoundError:
-            pass
+            removed = Tree(site_dir).remove("/" + PTH_NAME)
         except PermissionError as exc:
             raise UsagectlError("cannot remove %s (%s)" % (state["path"], exc.strerror),
                                 hint="run as a user who can write to that site-packages",
                                 path=state["path"])
+    _remove_code(site_dir)
     return {"python": python, "site_packages": site_dir, "path": state["path"], "removed": removed}
 
 
 def status(python=None):
-    python = resolve_python(python)
-    info = probe(python)
-    state = file_state(info["purelib"])
-    return dict(state, python=python, site_packages=info["purelib"], version=info["version"],
+    python, info, site_dir = _target(python)
+    state = file_state(site_dir)
+    return dict(state, python=python, site_packages=site_dir, version=info["version"],
                 frameworks=info["frameworks"], active=bool(info.get("hook_loaded")))
 
 
-def _write(path, data):
-    from usagectl.core import fsutil
+def place(site_dir):
+    """Write the copy of the hook's code and the .pth that runs it into ``site_dir`` (no
+    checks: ``install`` makes them), and remove older copies. -> the .pth's text."""
+    from usagectl.core.rootfs import Tree
 
-    try:
-        # Readable by everyone who runs this environment's Python, like the rest of it.
-        fsutil.atomic_write(path, data, new_mode=0o644)
-    except PermissionError as exc:
-        raise UsagectlError("cannot write %s (%s)" % (path, exc.strerror),
-                            hint="run as a user who can write to that site-packages, "
-                                 "or pass --python for a virtual environment you own",
-                            path=path)
+    directory = _place_code(site_dir)
+    text = render_pth(directory)
+    # Readable by everyone who runs this environment's Python, like the rest of it; the
+    # .pth is replaced, never written through a link.
+    Tree(site_dir).write("/" + PTH_NAME, text.encode("utf-8"), 0o644)
+    _remove_code(site_dir, keep=directory)
+    return text
 
 
 # ---------------------------------------------------------------------------

@@ -181,42 +181,69 @@ def decide(framework):
 
 
 def _consent_reader():
-    """usagectl.consent, wherever it can be found.
+    """usagectl.consent, from code the interpreter's owner installed; see _package."""
+    return _package().consent
 
-    1. Already imported, or importable in this environment (the usual case: the hook
-       was installed into the environment usagectl runs in). Its own usagectl is the
-       one this environment's user maintains; every version reads the same
-       versioned file format.
-    2. Otherwise (installed with ``--python`` into an environment without usagectl):
-       the usagectl package this very file belongs to, loaded by path under its own
-       name. Nothing else of usagectl's environment is put on sys.path, so the host
-       program cannot pick up that environment's other packages; only the stdlib-only
-       ``usagectl`` and ``usagectl.consent`` get loaded.
+
+#: The private name the hook's own copy of the reader is loaded under, so that it never
+#: shadows a usagectl the host program imports itself.
+COPY_PACKAGE = "usagectl_hook_code"
+
+
+def _package():
+    """The usagectl package whose reader decides, loaded from where only the owner of this
+    interpreter can write.
+
+    1. A usagectl the program itself already imported: its own choice.
+    2. usagectl installed in the same site-packages as this hook (``pip install
+       usagectl`` in that environment): as trusted as the hook's own files.
+    3. Otherwise the copy ``hook install`` put beside this file (the package this very
+       file belongs to), loaded by path under a private name. Nothing on sys.path is
+       consulted for it, so a ``usagectl`` planted in the working directory or a user
+       site is never run.
     """
-    module = sys.modules.get("usagectl.consent")
-    if module is not None:
+    module = sys.modules.get(COPY_PACKAGE)
+    if module is not None and hasattr(module, "consent"):
         return module
-    try:
-        import usagectl.consent
-
-        return usagectl.consent
-    except ImportError:
-        if "usagectl" in sys.modules:
-            raise  # a usagectl is there but broken: don't replace it, fail closed
     package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    own = sys.modules.get("usagectl")
+    if own is None:
+        import importlib.util
+
+        try:
+            spec = importlib.util.find_spec("usagectl")
+        except Exception:
+            spec = None
+        site = os.path.dirname(os.path.dirname(package_dir))
+        locations = list(getattr(spec, "submodule_search_locations", None) or []) if spec else []
+        if locations and all(os.path.realpath(os.path.dirname(p)) == os.path.realpath(site) for p in locations):
+            import usagectl as own
+    if own is not None:
+        import importlib
+
+        importlib.import_module("usagectl.consent")
+        return own
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "usagectl", os.path.join(package_dir, "__init__.py"), submodule_search_locations=[package_dir])
+        COPY_PACKAGE, os.path.join(package_dir, "__init__.py"), submodule_search_locations=[package_dir])
     package = importlib.util.module_from_spec(spec)
-    sys.modules["usagectl"] = package
+    sys.modules[COPY_PACKAGE] = package
     try:
         spec.loader.exec_module(package)
-        import usagectl.consent
+        import importlib
+
+        importlib.import_module(COPY_PACKAGE + ".consent")
     except BaseException:
-        sys.modules.pop("usagectl", None)
+        sys.modules.pop(COPY_PACKAGE, None)
         raise
-    return usagectl.consent
+    return package
+
+
+def _submodule(name):
+    import importlib
+
+    return importlib.import_module(_package().__name__ + "." + name)
 
 
 def level_cap(decision):
@@ -265,13 +292,11 @@ def setting(table, key):
     """A value from usagectl's settings.toml (``[table] key``), or None. Never raises; read
     only when a framework that needs it is imported."""
     try:
-        _consent_reader()
         import tomllib
 
-        from usagectl import _files, _paths
-
+        paths = _submodule("_paths")
         # Never blocks (this runs inside the user's program): a FIFO is refused.
-        data = tomllib.loads(_files.read_regular(_paths.settings_path(), 1 << 20).decode("utf-8"))
+        data = tomllib.loads(_consent_reader().read_regular(paths.settings_path(), 1 << 20).decode("utf-8"))
         section = data.get(table)
         return section.get(key) if isinstance(section, dict) else None
     except Exception:
@@ -281,10 +306,7 @@ def setting(table, key):
 def record_place(framework, kind, path):
     """Note where a framework keeps its own records (usagectl._ledger.record_place)."""
     try:
-        _consent_reader()  # makes the usagectl package importable, wherever it lives
-        from usagectl import _ledger
-
-        _ledger.record_place(framework, kind, path)
+        _submodule("_ledger").record_place(framework, kind, path)
     except Exception:
         pass
 

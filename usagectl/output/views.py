@@ -280,6 +280,8 @@ def system_changes(env, report):
     for item in data["applied"]:
         for path in item.get("changed", []):
             lines.append("Wrote %s (%s)" % (path, item["framework"]))
+        for path in item.get("removed", []):
+            lines.append("Removed %s (%s)" % (path, item["framework"]))
     env.stdout.write("".join(safe_text(line) + "\n" for line in lines))
 
 

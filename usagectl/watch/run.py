@@ -204,7 +204,9 @@ def read_log(path):
     """(attempts, processes, unwatched_spawns, warnings) from a watch log."""
     attempts, processes, spawns, bad = [], [], [], 0
     try:
-        with open(path, "rb") as handle:
+        from usagectl import _files
+
+        with _files.open_regular(path) as handle:
             lines = handle.read().splitlines()
     except FileNotFoundError:
         lines = []

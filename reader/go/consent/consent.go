@@ -223,6 +223,9 @@ func ValidName(name string) bool {
 func ReadConsent(path string) Snapshot { return readEntries(path, "mode") }
 
 // ReadPolicy reads and validates a system policy file.
+//
+// A policy another user could have written (owner, mode, or a directory above it) is
+// damaged: every framework is off.
 func ReadPolicy(path string) Snapshot { return readEntries(path, "ceiling") }
 
 func readEntries(path, modeKey string) (s Snapshot) {
@@ -237,6 +240,11 @@ func readEntries(path, modeKey string) (s Snapshot) {
 	}
 	if data == nil {
 		return Snapshot{Path: path, Frameworks: map[string]Entry{}}
+	}
+	if modeKey == "ceiling" {
+		if problem := untrustedPolicy(path); problem != nil {
+			return Snapshot{Path: path, Exists: true, Problem: problem}
+		}
 	}
 	return parseEntries(data, path, modeKey)
 }

@@ -341,57 +341,68 @@ class Bacalhau(Framework):
     # ------------------------------------------------------------ side channels
     # ------------------------------------------------------------ system-wide (--system)
     def _serve_units(self, env):
-        """systemd units that run `bacalhau serve` (their names): where a drop-in reaches it."""
+        """systemd units that run `bacalhau serve` (their names): where a drop-in reaches it.
+
+        Unit files are only read (a unit linked with `systemctl link` is followed, as
+        systemd does), never blocking: a FIFO in a unit's place is passed over."""
+        from usagectl import _files
         from usagectl.core import system
 
         found = []
         for directory in SYSTEMD_UNIT_DIRS:
             base = system.system_path(env, directory)
             try:
-                names = sorted(n for n in os.listdir(base) if n.endswith(".service"))
+                names = sorted(os.listdir(base))
             except OSError:
                 continue
             for name in names:
+                if not name.endswith(".service") or name in found:
+                    continue
                 try:
-                    with open(os.path.join(base, name), "rb") as handle:
-                        text = handle.read(1 << 16).decode("utf-8", "replace")
+                    text = _files.read_regular(os.path.join(base, name), 1 << 20)[:1 << 16].decode("utf-8", "replace")
                 except OSError:
                     continue
                 if any(line.strip().startswith("ExecStart") and "bacalhau" in line and " serve" in line
-                       for line in text.splitlines()) and name not in found:
+                       for line in text.splitlines()):
                     found.append(name)
         return found
+
+    @staticmethod
+    def _dropin(unit):
+        return "/etc/systemd/system/%s.d/%s" % (unit, DROPIN_NAME)
 
     def system_apply(self, env, decision):
         from usagectl.core import system
         from usagectl.core.exports import systemd_quote
 
-        changed, notes = [], []
+        changed, removed, notes = [], [], []
         units = self._serve_units(env)
         for unit in units:
-            path = system.system_path(env, "/etc/systemd/system/%s.d/%s" % (unit, DROPIN_NAME))
+            path = system.system_path(env, self._dropin(unit))
             if decision.mode in ("off", "local"):
                 lines = [DROPIN_MARKER.decode(), "[Service]"]
                 lines += ["Environment=%s" % systemd_quote("%s=%s" % pair) for pair in self.env_vars(decision)]
-                if system.write_shared(path, ("\n".join(lines) + "\n").encode("utf-8")):
+                if system.write_shared(env, self._dropin(unit), ("\n".join(lines) + "\n").encode("utf-8")):
                     changed.append(path)
                     notes.append("%s: run `systemctl daemon-reload` and restart it; a running node keeps "
                                  "the environment it started with" % unit)
-            elif system.remove_ours(path, DROPIN_MARKER):
-                changed.append(path)
+            elif system.remove_ours(env, self._dropin(unit), DROPIN_MARKER):
+                removed.append(path)
         if not units:
             notes.append("no systemd unit here runs `bacalhau serve`; each user's config.yaml is written by "
                          "`usagectl sync`")
-        return {"changed": changed, "notes": notes}
+        return {"changed": changed, "removed": removed, "notes": notes}
 
     def system_state(self, env):
         from usagectl.core import system
 
         states = []
+        tree = system.tree(env)
         for unit in self._serve_units(env):
-            path = system.system_path(env, "/etc/systemd/system/%s.d/%s" % (unit, DROPIN_NAME))
-            states.append({"path": path, "present": os.path.exists(path),
-                           "detail": "%s: analytics off in its environment" % unit if os.path.exists(path)
+            path = system.system_path(env, self._dropin(unit))
+            present = tree.exists(self._dropin(unit))
+            states.append({"path": path, "present": present,
+                           "detail": "%s: analytics off in its environment" % unit if present
                            else "%s: no usagectl drop-in" % unit})
         return states
 

@@ -642,25 +642,34 @@ class Coiled(Framework):
 
         path = system.system_path(env, SYSTEM_FILE)
         if held_keys(decision):
-            changed = system.write_shared(path, system_file_text(decision).encode("utf-8"))
+            changed = system.write_shared(env, SYSTEM_FILE, system_file_text(decision).encode("utf-8"))
             return {"changed": [path] if changed else [], "notes": [
                 "dask reads %s for every user; a user's own dask config can still set analytics on, "
                 "which the runtime hook in the system interpreter overrides" % SYSTEM_FILE]}
-        removed = system.remove_ours(path, MARKER)
-        return {"changed": [path] if removed else [], "notes": []}
+        removed = system.remove_ours(env, SYSTEM_FILE, MARKER)
+        return {"removed": [path] if removed else [], "notes": []}
 
     def system_state(self, env):
         from usagectl.core import system
+        from usagectl.core.rootfs import unreadable_by_others
         from usagectl.frameworks.coiled.export import MARKER, SYSTEM_FILE
 
         path = system.system_path(env, SYSTEM_FILE)
         try:
-            with open(path, "rb") as handle:
-                ours = MARKER in handle.read(4096)
-            return [{"path": path, "present": True,
-                     "detail": "Coiled analytics off for every user" if ours else "not written by usagectl"}]
-        except OSError:
+            data = system.tree(env).read(SYSTEM_FILE, 1 << 20)
+        except OSError as exc:
+            return [{"path": path, "present": True, "detail": "unknown: %s" % (exc.strerror or exc)}]
+        if data is None:
             return [{"path": path, "present": False, "detail": "no system dask file"}]
+        if MARKER not in data[:4096]:
+            return [{"path": path, "present": True, "detail": "not written by usagectl"}]
+        # dask skips a file (or directory) it can't read without a word: say "off for
+        # every user" only when every user can read it.
+        unreadable = unreadable_by_others(path)
+        if unreadable:
+            return [{"path": path, "present": True, "detail": "unknown: %s, so dask skips it for other users"
+                     % unreadable}]
+        return [{"path": path, "present": True, "detail": "Coiled analytics off for every user"}]
 
     def env_vars(self, decision):
         # "on" needs no variable: the user's and Coiled's own settings apply; a category

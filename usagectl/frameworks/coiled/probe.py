@@ -133,6 +133,7 @@ def _keys_read_by_installed_coiled():
     on Coiled 1.85, for one)."""
     import os
     import re
+    import stat
 
     import coiled
 
@@ -143,8 +144,14 @@ def _keys_read_by_installed_coiled():
         for name in files:
             if name.endswith(".py"):
                 try:
-                    with open(os.path.join(base, name), encoding="utf-8", errors="replace") as handle:
-                        found.update(key.replace("_", "-") for key in pattern.findall(handle.read()))
+                    # Never blocks (this runs in the user's interpreter, without usagectl): a
+                    # FIFO in the package is passed over, not waited on.
+                    fd = os.open(os.path.join(base, name), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+                    with os.fdopen(fd, "rb") as handle:
+                        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                            continue
+                        text = handle.read().decode("utf-8", "replace")
+                    found.update(key.replace("_", "-") for key in pattern.findall(text))
                 except OSError:
                     continue
     return sorted(found)

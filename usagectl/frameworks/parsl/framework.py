@@ -28,8 +28,10 @@ def before_levels():
         if spec is None or not spec.origin:
             return False
         path = os.path.join(os.path.dirname(spec.origin), "usage_tracking", "usage.py")
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read(1 << 20)
+        from usagectl import _files
+
+        with _files.open_regular(path) as handle:
+            text = handle.read(1 << 20).decode("utf-8")
     except (ImportError, OSError, UnicodeDecodeError, ValueError):
         return False
     return "def check_tracking_level" not in text and "def check_tracking_enabled" in text

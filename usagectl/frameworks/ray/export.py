@@ -75,9 +75,10 @@ def provider_defaults(provider_type: str) -> dict | None:
     if spec is None or not spec.origin or not str(provider_type).isidentifier():
         return None
     path = os.path.join(os.path.dirname(spec.origin), "autoscaler", str(provider_type), "defaults.yaml")
+    from usagectl import _files
+
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = _files.read_regular(path, 16 << 20)
     except OSError:
         return None
     from usagectl.core import yamlfile

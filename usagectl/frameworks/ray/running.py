@@ -26,8 +26,11 @@ def _decision(session_dir):
     """True/False from the dashboard's own log line, None when it isn't there (yet)."""
     if not session_dir:
         return None
+    from usagectl import _files
+
     try:
-        with open(os.path.join(session_dir, "logs", "dashboard.log"), "rb") as handle:
+        # Never blocks: a FIFO in the log's place (a hostile session dir) is refused.
+        with _files.open_regular(os.path.join(session_dir, "logs", "dashboard.log")) as handle:
             head = handle.read(_LOG_HEAD)
     except OSError:
         return None
