@@ -12,7 +12,8 @@ import subprocess
 import sys
 import time
 
-SCRIPTS = ("concurrency.py", "kills.py", "corruption.py", "fuzz.py", "hostile.py", "canary.py", "scale.py")
+SCRIPTS = ("concurrency.py", "kills.py", "corruption.py", "fuzz.py", "hostile.py", "canary.py", "scale.py",
+           "security.py")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

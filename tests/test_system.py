@@ -118,7 +118,10 @@ def test_system_mode_writes_only_under_the_system_root(cli, env, tmp_path):
     # Back on: the policy's ceiling goes, and so do the files usagectl wrote, only those.
     with open(os.path.join(root, "etc", "dask", "mine.yaml"), "w") as handle:
         handle.write("coiled: {analytics: {disabled: true}}\n")
-    assert cli("--system", "reset").exit_code == 0
+    reset = cli("--system", "reset")
+    assert reset.exit_code == 0
+    # What it removed is said as removed, never as written (#21).
+    assert "Removed %s (coiled)" % dask_file in reset.stdout and "Wrote" not in reset.stdout, reset.stdout
     assert not os.path.exists(dask_file) and not os.path.exists(dropin)
     assert os.path.exists(os.path.join(root, "etc", "dask", "mine.yaml"))
     assert consent.read_policy(policy_path).default is None

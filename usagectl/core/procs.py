@@ -65,11 +65,11 @@ def processes(match, proc="/proc"):
     for entry in entries:
         if not entry.isdigit():
             continue
-        base = os.path.join(proc, entry)
+        proc_dir = os.path.join(proc, entry)
         try:
-            if os.stat(base).st_uid != uid:
+            if os.stat(proc_dir).st_uid != uid:
                 continue
-            with open(os.path.join(base, "cmdline"), "rb") as handle:
+            with open(os.path.join(proc_dir, "cmdline"), "rb") as handle:
                 argv = handle.read().split(b"\0")
         except OSError:
             continue
