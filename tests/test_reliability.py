@@ -164,13 +164,14 @@ def test_a_dangling_consent_link_never_creates_directories(tmp_path, cli, env):
     os.symlink(target, env.consent_path)
     result = cli("disable")
     assert result.exit_code == 1
-    assert "does not create directories a link points into" in result.stderr
+    assert "never creates the file a link points to" in result.stderr
     assert not (tmp_path / "nonexistent").exists()
 
 
 def test_a_symlinked_consent_file_is_followed_and_the_link_kept(tmp_path, cli, env):
     real = tmp_path / "dotfiles" / "consent.toml"
     real.parent.mkdir()
+    real.write_text("schema = 1\n")  # a link whose target is missing is never written through
     os.makedirs(os.path.dirname(env.consent_path), exist_ok=True)
     os.symlink(real, env.consent_path)
     assert cli("disable").exit_code == 0
