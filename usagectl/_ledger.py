@@ -14,6 +14,7 @@ Line format (version 1):
 """
 
 import base64
+import contextlib
 import datetime
 import json
 import os
@@ -43,37 +44,99 @@ from .consent import _ledger_record as record_sent  # noqa: F401
 
 
 def drop_lines(path, drop):
-    """Remove the lines ``drop(entry)`` selects from the ledger-like file at ``path`` and
+    """Remove the lines ``drop(entry)`` selects from the append-only file at ``path`` and
     its rotated files -> how many were removed. For `usagectl forget`.
 
-    Each file is rewritten whole to a temp file, fsynced, and put in place with
-    os.replace while the current file's lock is held; an append waiting on that lock
-    sees the file was replaced and appends to the new one (``_append_locked``), so no
-    line of anyone else's is lost. A line that doesn't parse is kept.
+    The one rewrite protocol of every append-only file (the sent ledger, places,
+    captured identifiers):
+
+    - One rewrite at a time: the whole operation holds ``<file>.rewrite.lock`` (a
+      sidecar appenders never take), so two `forget` runs never rewrite the same file
+      from views that each lack the other's removals.
+    - The current file is rewritten under its own flock, the lock every appender takes,
+      and only the inode that lock is on: after locking, a file that was rotated or
+      replaced meanwhile is let go and the new one taken instead, and the bytes
+      rewritten are read from the locked descriptor itself. An append waiting on that
+      lock sees the file was replaced and appends to the new one (``_append_locked``),
+      so no line of anyone else's is lost.
+    - Rotated files are rewritten until a pass finds no new one: a rotation during the
+      rewrite can't hide lines from it.
+
+    A line that doesn't parse is kept.
     """
-    # Rotated files first, unlocked: nobody appends to them (an append that opened one
-    # before it was rotated or replaced finds the path changed and moves on).
-    removed = sum(_drop_in(name, drop) for name in rotated_paths(path))
-    try:
-        current = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        return removed
-    try:
-        # Held only for the current file (8 MiB at most: a fraction of a second), well
-        # inside the 2 s an append waits for it.
-        if not _lock(current):
-            raise OSError(37, "no file locking here: not rewriting", path)
-        removed += _drop_in(path, drop)
-    finally:
-        os.close(current)  # closing releases the flock
-    return removed
-
-
-def _drop_in(path, drop):
     from . import _files
 
-    with _files.open_regular(path) as handle:
-        data = handle.read()
+    with _rewrite_lock(path):
+        removed, done = 0, set()
+        for _round in range(100):
+            rotated = [name for name in rotated_paths(path) if name not in done]
+            for name in rotated:
+                # Nobody appends to a rotated file: an append that opened one before it was
+                # rotated finds the path changed and moves on.
+                try:
+                    with _files.open_regular(name) as handle:
+                        removed += _rewrite(name, handle, drop)
+                except FileNotFoundError:
+                    pass
+                done.add(name)
+            removed += _drop_in_current(path, drop)
+            if all(name in done for name in rotated_paths(path)):
+                return removed
+        raise OSError(11, "%s kept being rotated while usagectl forget rewrote it" % path, path)
+
+
+def _drop_in_current(path, drop):
+    for _attempt in range(100):
+        try:
+            current = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+                              | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
+            return 0
+        try:
+            # Held only for the current file (8 MiB at most: a fraction of a second), well
+            # inside the time an append waits for it.
+            if not _lock(current, path):
+                raise OSError(37, "no file locking here: not rewriting", path)
+            if _replaced(path, current):
+                continue  # rotated or rewritten while this waited: take the file there now
+            with os.fdopen(os.dup(current), "rb") as handle:
+                return _rewrite(path, handle, drop)
+        finally:
+            os.close(current)  # closing releases the flock
+    raise OSError(11, "%s kept being replaced while usagectl forget rewrote it" % path, path)
+
+
+@contextlib.contextmanager
+def _rewrite_lock(path):
+    import fcntl
+    import time
+
+    fd = os.open(path + ".rewrite.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        deadline = time.monotonic() + REWRITE_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise OSError(11, "another usagectl held %s.rewrite.lock for %d s" % (path, REWRITE_WAIT_S),
+                                  path + ".rewrite.lock") from None
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(fd)
+
+
+#: How long a `forget` waits for another one rewriting the same file.
+REWRITE_WAIT_S = 120
+
+
+def _rewrite(path, handle, drop):
+    """Write ``path`` anew without the lines ``drop`` selects, from ``handle`` (the
+    file's descriptor, read whole). -> how many were removed."""
+    data = handle.read()
     kept, removed = [], 0
     for raw in data.splitlines(keepends=True):
         try:

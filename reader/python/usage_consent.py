@@ -1095,7 +1095,13 @@ LEDGER_FILE_NAME = "sent.jsonl"
 LEDGER_VERSION = 1
 #: Outcomes a ledger line may carry (the same words as usagectl.core.payloads).
 OUTCOMES = ("sent", "failed", "logged-not-known-sent", "disabled-ping")
-_LOCK_WAIT_S = 2.0
+#: How long an append waits for the ledger's lock. Holders keep it for milliseconds (a
+#: `forget` rewriting 8 MiB, a fraction of a second), so a line is dropped only when
+#: something is really wrong: a lost line is a send nobody can show.
+_LOCK_WAIT_S = 60.0
+#: Why the last record_sent in this process returned False (None after a success), so
+#: the caller (the runtime hook) can say it.
+last_record_error: str | None = None
 
 
 def ledger_path(environ=None):
@@ -1149,13 +1155,17 @@ def _ledger_record(framework, destination, body, outcome="sent", reason=None, wh
     ``body`` is the exact bytes sent (str is encoded as UTF-8). Never raises: a
     telemetry log must not break the program that sends.
     """
+    global last_record_error
     try:
         line = encode_entry(framework, destination, body, outcome, reason, when, identifiers,
                             delivery, http_status)
         target = path or ledger_path(environ)
         _append_locked(target, line + b"\n")
+        last_record_error = None
         return True
-    except Exception:
+    except Exception as exc:
+        last_record_error = "%s%s" % (exc.strerror if isinstance(exc, OSError) and exc.strerror else exc,
+                                      " (%s)" % exc.filename if isinstance(exc, OSError) and exc.filename else "")
         return False
 
 
@@ -1247,7 +1257,7 @@ def _append_locked(path, data, rotate=True, attempts=100):
 
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(22, "not a regular file", path)
-        locked = _lock(fd)
+        locked = _lock(fd, path)
         try:
             if locked and _replaced(path, fd):
                 # Rotated or rewritten (`usagectl forget`) while this append waited on the
@@ -1286,8 +1296,9 @@ def _replaced(path, fd):
 
 
 
-def _lock(fd):
-    """Take the flock with a bounded wait; without fcntl (Windows) append unlocked."""
+def _lock(fd, path=None):
+    """Take the flock with a bounded wait; without fcntl (Windows) append unlocked. A
+    wait that runs out raises an OSError naming the file and how long it waited."""
     try:
         import fcntl
     except ImportError:
@@ -1302,6 +1313,7 @@ def _lock(fd):
             return True
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise
+                raise OSError(11, "another process held the lock on %s for %.0f s" % (path or "the ledger",
+                                                                                    _LOCK_WAIT_S), path) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.05)

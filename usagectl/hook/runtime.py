@@ -263,8 +263,11 @@ def _record(framework, destination, body, outcome, reason=None, identifiers=None
     reader = None
     try:
         reader = _consent_reader()
-        reader.record_sent(framework, destination, body, outcome=outcome, reason=reason,
-                           identifiers=identifiers, delivery=delivery, http_status=http_status)
+        if not reader.record_sent(framework, destination, body, outcome=outcome, reason=reason,
+                                  identifiers=identifiers, delivery=delivery, http_status=http_status):
+            # The send happened; only its record is missing: say why, once per failure.
+            _log("warning", "usagectl hook: a %s payload to %s was not recorded in the sent ledger: %s",
+                 framework, destination, getattr(reader, "last_record_error", None) or "unknown error")
     except TypeError:
         # An older usagectl's reader (installed in this environment) without the delivery
         # arguments: record what it can.
