@@ -69,3 +69,111 @@ def test_the_human_table_names_each_host(cli, tmp_path, _envelope):
     lines = out.stdout.splitlines()
     assert lines[0].split() == ["HOST", "MACHINE", "VERDICT", "EXIT", "DETAIL"]
     assert lines[1].split()[0] == "a" and "pass" in lines[1] and lines[-1] == "1 hosts: 1 pass"
+
+
+def _hostile_fleet(directory, good, count=1000):
+    """``count`` hostile envelopes beside one failing real host: wrong types in every field
+    fleet reads, FIFOs, huge fields, non-UTF-8 and terminal-driving file names, a host
+    whose checks fail while its exit_code says 0. -> (names written, failing host names)."""
+    import os
+
+    base = json.loads(good)
+    variants = []
+    for field, value in (("error", "x"), ("exit_code", "5"), ("exit_code", True), ("exit_code", 9999),
+                         ("ok", "yes"), ("data", []), ("data", "x"), ("command", 5), ("version", 7)):
+        variants.append(dict(base, **{field: value}))
+    for field, value in (("checks", 5), ("checks", ["x"]), ("checks", [{"framework": 1}]), ("host", ["h"]),
+                         ("checks", [{"framework": "ray", "check": "settings", "status": 3}])):
+        variants.append(dict(base, data=dict(base["data"], **{field: value})))
+    lying = dict(base, exit_code=0, ok=True, data=dict(base["data"], checks=base["data"]["checks"] + [
+        {"framework": "ray", "check": "settings", "status": "fail", "summary": "x", "evidence": [], "fix": None}]))
+    huge = dict(base, data=dict(base["data"], host="\x1b[2J" + "h" * (4 << 20)))
+    names = []
+    for index in range(count):
+        kind = index % 5
+        raw = ("host-%04d" % index).encode() + (b"\x9b31m\xff" if kind == 0 else b"")
+        path = os.path.join(os.fsencode(directory), raw + b".json")
+        if kind == 1 and index < 50:
+            os.mkfifo(path)
+        elif kind == 2 and index < 20:
+            with open(path, "w") as handle:
+                json.dump(huge, handle)
+        elif kind == 3:
+            with open(path, "w") as handle:
+                json.dump(variants[index % len(variants)], handle)
+        else:
+            with open(path, "wb") as handle:
+                handle.write(b"\x00\xff{" if index % 2 else b"[1, 2]")
+        names.append(raw)
+    with open(os.path.join(directory, "liar.json"), "w") as handle:
+        json.dump(lying, handle)
+    return names, ["liar"]
+
+
+def test_a_thousand_hostile_envelopes_each_a_row_and_the_failing_host_fails(cli, tmp_path, _envelope):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    directory = tmp_path / "fleet"
+    directory.mkdir()
+    names, failing = _hostile_fleet(str(directory), _envelope(cli))
+    result = cli("fleet", "--json", str(directory))
+    envelope = result.json()
+    assert result.exit_code == 5, envelope["error"]
+    rows = envelope["data"]["hosts"]
+    assert len(rows) == len(names) + len(failing)  # every host a row, none hidden
+    by_host = {r["host"]: r for r in rows}
+    assert by_host["liar"]["verdict"] == "fail" and "exit_code is 0" in by_host["liar"]["note"]
+    # Wrong types, FIFOs and garbage are unreadable rows; a well-formed envelope with a
+    # hostile value (a 4 MiB host name, a version that is a number) is that host's verdict.
+    assert [r["host"] for r in rows if r["verdict"] not in ("unreadable", "pass")] == ["liar"]
+    assert sum(r["verdict"] == "unreadable" for r in rows) > 900
+    counts = envelope["data"]["counts"]
+
+    # On a terminal: no raw control byte, and no slower than the JSON run by much.
+    leader, follower = pty.openpty()
+    environ = {k: v for k, v in os.environ.items()}
+    environ.update(COLUMNS="100", LINES="40")
+    proc = subprocess.Popen([sys.executable, "-m", "usagectl", "fleet", str(directory)], stdout=follower,
+                            stderr=follower, env=environ)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 1 << 16)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=120) == 5
+    os.close(leader)
+    shown = b"".join(chunks)
+    for raw in (b"\x1b", b"\x9b", b"\xc2\x9b", b"\x00", b"\x07"):
+        assert raw not in shown, raw
+    summary = "1001 hosts: %d pass, 1 fail, %d unreadable" % (counts["pass"], counts["unreadable"])
+    assert summary.encode() in shown
+    assert len(shown) < 2_000_000  # huge fields are clipped, not shown whole
+
+
+def test_envelopes_verify_writes_match_the_published_schema(cli, _envelope):
+    import os
+
+    import jsonschema
+
+    from usagectl.verify import fleet
+
+    schema_path = os.path.join(os.path.dirname(__file__), "..", "docs", "schemas", "verify-envelope.schema.json")
+    with open(schema_path, encoding="utf-8") as handle:
+        schema = json.load(handle)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    real = json.loads(_envelope(cli))
+    jsonschema.validate(real, schema)
+    assert fleet.malformed(real) is None
+    # Every mutation the schema accepts, fleet accepts; every one fleet refuses, the schema refuses.
+    for field, value in (("exit_code", "5"), ("error", "x"), ("ok", 1), ("data", [])):
+        broken = dict(real, **{field: value})
+        assert fleet.malformed(broken) is not None
+        assert not jsonschema.Draft202012Validator(schema).is_valid(broken)

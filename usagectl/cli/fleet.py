@@ -7,15 +7,15 @@ from usagectl.core.errors import BadInput
 
 
 def _render(env, report):
-    from usagectl.core.sanitize import safe_text
+    from usagectl.core.sanitize import safe_clip
     from usagectl.output.views import plain_table, terminal_width
 
     rows = []
     for row in report.data["hosts"]:
-        detail = "; ".join(row["failing"]) or row["note"] or "; ".join(row["unknown"]) or ""
-        code = "-" if row["exit_code"] is None else safe_text(str(row["exit_code"]))
-        rows.append([safe_text(row["host"]), safe_text(row["machine"] or "-"), row["verdict"], code,
-                     safe_text(detail) or "-"])
+        detail = "; ".join(row["failing"][:20]) or row["note"] or "; ".join(row["unknown"][:20]) or ""
+        code = "-" if row["exit_code"] is None else str(row["exit_code"])
+        rows.append([safe_clip(row["host"], 120), safe_clip(row["machine"] or "-", 120), row["verdict"], code,
+                     safe_clip(detail) or "-"])
     env.stdout.write(plain_table(["HOST", "MACHINE", "VERDICT", "EXIT", "DETAIL"], rows, terminal_width(env)))
     counts = report.data["counts"]
     env.stdout.write("%d hosts: %s\n" % (len(rows), ", ".join("%d %s" % (n, v) for v, n in counts.items() if n)))
@@ -40,7 +40,9 @@ def fleet_command(env, report, envelopes, allow_unknown):
         raise BadInput("name the envelopes (files or directories of `usagectl verify --json` output)")
     rows = fleet.read_rows(list(envelopes))
     report.data = {"hosts": rows, "counts": {v: sum(r["verdict"] == v for r in rows) for v in fleet.VERDICTS}}
+    from usagectl.core.sanitize import safe_clip
+
     for row in rows:
         if row["verdict"] == "unreadable":
-            report.warn("%s: %s" % (row["source"], row["note"]), row["source"])
+            report.warn("%s: %s" % (safe_clip(row["source"], 400), safe_clip(row["note"])), row["source"])
     report.exit_code = fleet.exit_code(rows, allow_unknown)

@@ -68,3 +68,14 @@ def safe_text(text, one_line=True):
 def safe_bytes(data):
     """Decode bytes for display: invalid UTF-8 as \\xNN escapes, then safe_text."""
     return safe_text(data.decode("utf-8", "backslashreplace"), one_line=False)
+
+
+def safe_clip(text, limit=300):
+    """``safe_text`` of at most ``limit`` characters of ``text``, saying how much was left
+    out: a field from another host's file can be megabytes, and a terminal table of it
+    would cost time superlinear in its size."""
+    if not isinstance(text, str):
+        text = str(text)
+    if len(text) <= limit:
+        return safe_text(text)
+    return safe_text(text[:limit]) + "... (%d more characters)" % (len(text) - limit)
