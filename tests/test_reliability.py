@@ -474,3 +474,25 @@ def test_a_filesystem_without_hard_links_keeps_the_ledger_growing_rather_than_lo
     path = _ledger.ledger_path(env.environ)
     assert _ledger.rotated_paths(path) == []
     assert open(path, "rb").read().count(b"\n") == 20
+
+
+def test_history_streams_and_a_damaged_line_is_a_warning_not_a_crash(cli, env):
+    """`usagectl history` without -n reads while it writes (docs/benchmarks.md has the
+    million-entry figures); a line of the wrong shape is named and skipped."""
+    assert cli("disable").exit_code == 0
+    assert cli("enable", "ray").exit_code == 0
+    with open(env.history_path, "a") as handle:
+        handle.write('{"time": 5, "to": "on"}\n[1]\n{"time": "2026-01-01T00:00:00Z", "level": "x"}\nnot json\n')
+    assert cli("local", "parsl").exit_code == 0
+    human = cli("history")
+    assert human.exit_code == 0, human.stderr
+    assert human.stdout.splitlines()[0].split() == ["WHEN", "ENTRY", "CHANGE", "COMMAND"]
+    assert len(human.stdout.splitlines()) == 4  # header + disable + enable + local
+    assert human.stderr.count("damaged line skipped") == 4
+    assert "time is not a string" in human.stderr and "level is not a int" in human.stderr
+    assert "Traceback" not in human.stderr
+    result = cli("history", "--json")
+    envelope = result.json()
+    assert [e["to"] for e in envelope["data"]["entries"]] == ["off", "on", "local"]
+    assert len(envelope["warnings"]) == 4 and all(w["file"] == env.history_path for w in envelope["warnings"])
+    assert [w["line"] for w in envelope["warnings"]] == [3, 4, 5, 6]

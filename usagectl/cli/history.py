@@ -23,7 +23,24 @@ def history(env, report, last):
         path, consent_path = policy_store.history_path(env), None
     else:
         path, consent_path = env.history_path, env.consent_path
-    records, problems = store.read_history(path, last=last, consent_path=consent_path)
-    for problem in problems:
-        report.warn(problem.message, problem.path, problem.line)
-    report.data = {"history_file": path, "entries": records}
+    if last is not None:
+        records, problems = store.read_history(path, last=last, consent_path=consent_path)
+        for problem in problems:
+            report.warn(problem.message, problem.path, problem.line)
+        report.data = {"history_file": path, "entries": records}
+        return
+    from usagectl.commands.result import Stream
+
+    def entries():
+        # Read while written: a million entries cost the memory of one. Damaged lines
+        # become warnings as they are met (the envelope puts them after the data).
+        problems = []
+        for record in store.iter_history(path, problems, consent_path=consent_path):
+            yield record
+            while problems:
+                problem = problems.pop(0)
+                report.warn(problem.message, problem.path, problem.line)
+        for problem in problems:
+            report.warn(problem.message, problem.path, problem.line)
+
+    report.data = {"history_file": path, "entries": Stream(entries())}

@@ -58,3 +58,17 @@ class Report:
         code becomes the command's."""
         self.error = error.as_dict()
         self.exit_code = int(error.exit_code)
+
+
+class Stream:
+    """A list in a Report's data that is produced while it is written, never held whole
+    (`usagectl history` of a million entries): the JSON envelope writes its items as they
+    come, the human view in chunks. It can be consumed once."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Any) -> None:
+        self.items = items
+
+    def __iter__(self) -> Any:
+        return iter(self.items)

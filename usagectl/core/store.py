@@ -458,16 +458,69 @@ def _lines_from_end(history_path, limit=None):
                     return
 
 
+#: The fields a history record may carry, and what each must be (None always allowed).
+_RECORD_FIELDS = {"time": str, "command": str, "event": str, "entry": str, "framework": str, "from": str,
+                  "to": str, "level": int, "from_level": int, "send": list, "from_send": list, "backup": str,
+                  "tables": list, "user": str, "txn": str}
+
+
+def _record_problem(record):
+    """Why a parsed history line is damaged (a field of the wrong type), or None."""
+    if not isinstance(record, dict):
+        return "not an object"
+    if not isinstance(record.get("time"), str):
+        return "time is not a string"
+    for key, kind in _RECORD_FIELDS.items():
+        value = record.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return "%s is not a %s" % (key, kind.__name__)
+        if kind is list and not all(isinstance(item, str) for item in value):
+            return "%s is not a list of strings" % key
+    return None
+
+
 def _parse_history_line(raw, path, number, records, problems):
     if not raw.strip():
         return
     try:
         record = json.loads(raw)
-        if not isinstance(record, dict):
-            raise ValueError("not an object")
+        why = _record_problem(record)
+        if why:
+            raise ValueError(why)
         records.append(record)
     except (ValueError, RecursionError) as exc:
-        problems.append(consent.Problem(path, "unreadable line skipped (%s)" % str(exc)[:80], number))
+        problems.append(consent.Problem(path, "damaged line skipped (%s)" % str(exc)[:80], number))
+
+
+def iter_history(history_path, problems, consent_path=None):
+    """Every history record, oldest first, read as it is yielded (constant memory); each
+    damaged line is appended to ``problems`` and skipped. The journal of a killed
+    writer whose change landed comes last, as in read_history."""
+    from usagectl import _files
+
+    for path in _history_files(history_path):
+        try:
+            handle = _files.open_regular(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            problems.append(consent.Problem(path, "cannot read it (%s)" % (exc.strerror or exc)))
+            continue
+        with handle:
+            for number, raw in enumerate(handle, 1):
+                records = []
+                _parse_history_line(raw, path, number, records, problems)
+                yield from records
+    if consent_path:
+        journal, _ = _read_journal(history_path)
+        if journal is not None and _journal_landed(journal, consent_path) \
+                and not _recorded(history_path, journal.get("txn")):
+            records = []
+            for line in journal["lines"]:
+                _parse_history_line(line, _journal_path(history_path), None, records, problems)
+            yield from records
 
 
 def read_history(history_path, last=None, consent_path=None):

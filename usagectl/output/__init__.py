@@ -63,7 +63,45 @@ def envelope(report):
 
 
 def emit_json(env, report):
-    env.stdout.write(json.dumps(envelope(report), indent=2, sort_keys=False, default=str) + "\n")
+    from usagectl.commands.result import Stream
+
+    data = report.data
+    streams = [k for k, v in data.items() if isinstance(v, Stream)] if isinstance(data, dict) else []
+    if not streams:
+        env.stdout.write(json.dumps(envelope(report), indent=2, sort_keys=False, default=str) + "\n")
+        return
+    _emit_streaming(env, report, streams)
+
+
+def _emit_streaming(env, report, streams):
+    """The same envelope, with each Stream in ``data`` written item by item (one compact
+    item per line): memory stays flat however many there are. Warnings come after
+    ``data`` in the envelope, so those found while streaming are in it."""
+    def dump(value, indent):
+        return json.dumps(value, indent=2, default=str).replace("\n", "\n" + " " * indent)
+
+    head = envelope(report)
+    write = env.stdout.write
+    write("{\n")
+    for key in ("schema", "tool", "version", "command", "ok", "exit_code"):
+        write('  %s: %s,\n' % (json.dumps(key), dump(head[key], 2)))
+    write('  "data": {\n')
+    keys = [k for k in report.data if k not in streams] + streams
+    for index, key in enumerate(keys):
+        value = report.data[key]
+        if key in streams:
+            write('    %s: [' % json.dumps(key))
+            first = True
+            for item in value:
+                write(("\n" if first else ",\n") + "      " + json.dumps(item, default=str))
+                first = False
+            write("\n    ]" if not first else "]")
+        else:
+            write('    %s: %s' % (json.dumps(key), dump(value, 4)))
+        write(",\n" if index < len(keys) - 1 else "\n")
+    write("  },\n")
+    write('  "warnings": %s,\n' % dump(report.warnings, 2))
+    write('  "error": %s\n}\n' % dump(report.error, 2))
 
 
 def console(env, stderr=False):

@@ -101,7 +101,7 @@ def terminal_width(env):
         return 80
 
 
-def plain_table(headers, rows, width=None):
+def plain_table(headers, rows, width=None, show_header=True):
     """Columns padded with spaces, no styling: for the views that must stay fast.
 
     Cells must already be safe (safe_text): they are written as they are. No line ends
@@ -114,7 +114,7 @@ def plain_table(headers, rows, width=None):
     if width is not None and sum(widths) + 2 * (len(widths) - 1) > width:
         return _blocks(headers, rows, width)
     lines = []
-    for row in [headers] + rows:
+    for row in ([headers] if show_header else []) + rows:
         cells = [cell.ljust(w) for cell, w in zip(row, widths)]
         lines.append("  ".join(cells).rstrip() + "\n")
     return "".join(lines)
@@ -192,10 +192,28 @@ def sync(env, report):
 
 
 def history(env, report):
-    entries = report.data["entries"]
-    if not entries:
+    """The history table, written in chunks of rows (a Stream of a million entries is
+    never held whole); each chunk is aligned on its own, the header comes once."""
+    import itertools
+
+    entries = iter(report.data["entries"])
+    header = True
+    while True:
+        chunk = list(itertools.islice(entries, HISTORY_CHUNK))
+        if not chunk:
+            break
+        env.stdout.write(plain_table(["WHEN", "ENTRY", "CHANGE", "COMMAND"], _history_rows(chunk),
+                                     width=terminal_width(env), show_header=header))
+        header = False
+    if header:
         env.stdout.write("No changes recorded yet (%s).\n" % safe_text(report.data["history_file"]))
-        return
+
+
+#: Rows per aligned block of `usagectl history`.
+HISTORY_CHUNK = 1000
+
+
+def _history_rows(entries):
     rows = []
     for record in entries:
         if record.get("event") == "repair":
@@ -210,7 +228,7 @@ def history(env, report):
         if record.get("user"):  # the system policy's history names who ran it
             command = "%s (by %s)" % (command, record["user"])
         rows.append([safe_text(cell) for cell in (when(record.get("time")), entry, change, command)])
-    env.stdout.write(plain_table(["WHEN", "ENTRY", "CHANGE", "COMMAND"], rows, width=terminal_width(env)))
+    return rows
 
 
 _STATUS_WORD = {"pass": "ok", "fail": "FAIL", "unknown": "UNKNOWN", "warn": "warn", "skip": "skip"}
