@@ -314,14 +314,30 @@ def test_parsl_preview_with_the_users_config_flags_project_name(env, tmp_path):
         "config = ", "quiet = "))
     item = preview_json("parsl", "--config", "quiet_config:quiet", env={"PYTHONPATH": str(tmp_path)})["parsl"]
     assert item["messages"] == [] and item["will_send"] is False
-    (tmp_path / "broken.py").write_text("config = (\n")
-    item = preview_json("parsl", "--config", str(tmp_path / "broken.py"))["parsl"]
-    assert any("could not be loaded" in n and "SyntaxError" in n for n in item["notes"]), item["notes"]
 
 
-def test_preview_config_is_said_to_be_ignored_by_frameworks_without_one(env):
-    item = preview_json("ray", "--config", "x:y")["ray"]
-    assert any("--config was ignored" in n for n in item["notes"])
+@pytest.mark.parametrize("text,said", [("config = (\n", "SyntaxError"), ("raise RuntimeError('x')\n", "RuntimeError"),
+                                       ("import sys; sys.exit(3)\n", "exit 3"), ("other = 1\n", "could not be loaded")])
+def test_a_config_that_cannot_be_loaded_is_bad_input(env, tmp_path, text, said):
+    (tmp_path / "broken.py").write_text(text)
+    proc = run_preview("parsl", "--config", str(tmp_path / "broken.py"), "--json")
+    envelope = json.loads(proc.stdout)
+    assert proc.returncode == 2 and envelope["error"]["kind"] == "usage", proc.stderr
+    assert "could not be loaded" in envelope["error"]["message"] and said in envelope["error"]["message"]
+    assert envelope["error"]["file"] == str(tmp_path / "broken.py")
+    missing = run_preview("parsl", "--config", str(tmp_path / "nope.py"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    module = run_preview("parsl", "--config", "no_such_module_here:config")
+    assert module.returncode == 2 and "missing module no_such_module_here" in module.stderr
+
+
+def test_options_that_do_not_apply_are_refused_not_dropped(env):
+    for args, said in ((("ray", "--config", "x:y"), "--config doesn't apply to ray"),
+                       (("ray", "--level", "2"), "--level doesn't apply to ray"),
+                       (("--level", "2"), "--level applies to parsl only")):
+        proc = run_preview(*args)
+        assert proc.returncode == 2 and said in proc.stderr, (args, proc.stderr)
+        assert proc.stderr.count("\n") == 1  # one line, no traceback
 
 
 def test_parsl_respects_consent_level_cap(env):

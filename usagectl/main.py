@@ -92,18 +92,34 @@ def execute(argv, env=None):
         if _debug():
             raise
         code = _unexpected(env, argv, exc)
+    flush = getattr(env.stdout, "flush", None)
+    if flush is not None and getattr(env.stdout, "why", None) is None:
+        flush()
     if getattr(env.stdout, "lost", False):
-        # `usagectl enable >&-`: the command ran (the change is made), its output could not
-        # be shown. Exit 1 says so; the one line goes to stderr when that is open.
-        env.stderr.write("usagectl: error: standard output is closed; the command ran but its "
-                         "output was lost\n")
+        # `usagectl enable >&-` or `> /dev/full`: the command ran (the change is made), its
+        # output could not be shown. Exit 1 says so; the one line goes to stderr when open.
+        why = getattr(env.stdout, "why", None)
+        env.stderr.write("usagectl: error: %s; the command ran but its output was lost\n"
+                         % ("cannot write to standard output (%s)" % why if why else "standard output is closed"))
         code = code or ExitCode.ERROR
     return int(code or 0)
 
 
 def run(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    sys.exit(execute(argv))
+    code = execute(argv)
+    if getattr(sys.stdout, "closed", True) is False:
+        try:
+            sys.stdout.flush()
+        except OSError:
+            # What is left in the buffer can't be written either: point stdout at
+            # /dev/null so the interpreter's own flush at exit says nothing.
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+    sys.exit(code)
 
 
 def _unexpected(env, argv, exc):

@@ -44,6 +44,7 @@ def preview(env, report, frameworks, level, config, accept):
     from usagectl.preview import fieldsets
 
     names = shown_names(snapshot, frameworks)
+    _check_options(names, frameworks, level, config)
     known, problem = fieldsets.read(env)
     if problem:
         report.warn(problem)
@@ -53,3 +54,34 @@ def preview(env, report, frameworks, level, config, accept):
         report.data["accepted"] = fieldsets.accept(env, items)
         report.data["accepted_file"] = fieldsets.path(env)
     report.exit_code = exit_code_for_problems(snapshot.problems())
+    for item in items:
+        if item.get("config_error"):
+            from usagectl.core.errors import BadInput
+
+            report.fail(BadInput(item["config_error"], path=config))
+
+
+def _check_options(names, named, level, config):
+    """--level and --config are refused for a framework they mean nothing to, never dropped."""
+    import os
+
+    from usagectl import frameworks as registry
+    from usagectl.core.errors import BadInput
+
+    for option, value, applies, what in (("--level", level, lambda f: f.has_levels, "it has no levels"),
+                                         ("--config", config, lambda f: bool(f.preview_config),
+                                          "it takes no configuration object")):
+        if value is None:
+            continue
+        takers = [n for n in registry.names() if applies(registry.get(n))]
+        if not named:
+            raise BadInput("%s applies to %s only: name it (`usagectl preview %s %s ...`)"
+                           % (option, ", ".join(takers), takers[0] if takers else "FRAMEWORK", option))
+        refused = [n for n in names if registry.get(n) is None or not applies(registry.get(n))]
+        if refused:
+            raise BadInput("%s doesn't apply to %s (%s); it applies to %s"
+                           % (option, ", ".join(refused), what, ", ".join(takers) or "no framework"))
+    if config is not None:
+        path = config.rsplit(":", 1)[0] if config.rsplit(":", 1)[0].endswith(".py") else config
+        if (path.endswith(".py") or os.sep in path) and not os.path.isfile(path):
+            raise BadInput("--config %s: no such file" % path, path=path)

@@ -37,6 +37,8 @@ def run_command(env, command_name, body, render=None, json_output=False, **param
             raise
         report.fail(UsagectlError("%s: %s" % (exc.filename or "I/O", exc.strerror or exc),
                                   path=exc.filename))
+    for item in getattr(env, "warnings", ()):
+        report.warn(item["message"], item["file"], item["line"])
     if report.exit_code == ExitCode.OK and not command_name.startswith(_DECISION_FREE):
         _flag_damaged_decision_files(env, report)
     return emit(env, report, render, json_output)

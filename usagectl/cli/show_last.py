@@ -52,8 +52,13 @@ def show_last(env, report, frameworks, last, since, raw, follow, paths, trust):
     if raw and last != 1:
         raise BadInput("--raw writes one payload's bytes; use -n 1")
     names = _frameworks(frameworks)
-    since_time = parse_since(since, env.now()) if since else None
+    since_time = parse_since(since, env.now()) if since is not None else None
+    _check_paths(paths)
     entries, skipped = collect.collect(env, names, last, since_time, trust, paths)
+    for path in paths:
+        if not any(p.source_file and _within(p.source_file, path) for e in entries.values() for p in e["payloads"]) \
+                and not any(_within(s.path, path) for s in skipped):
+            report.warn("no payload of %s found under --path %s" % (", ".join(names), path), path)
     for skip in skipped:
         report.warn("skipped: %s" % skip.reason, skip.path)
     report.view = [dict(framework=name, **entries[name]) for name in names]
@@ -67,6 +72,22 @@ def show_last(env, report, frameworks, last, since, raw, follow, paths, trust):
         _write_raw(env, report)
     elif follow:
         _follow(env, report, names, trust, paths, json_output)
+
+
+def _check_paths(paths):
+    """--path names a place that exists: a mistyped one would look like "nothing sent"."""
+    import os
+
+    for path in paths:
+        if not os.path.exists(path):
+            raise BadInput("--path %s: no such file or directory" % path, path=path)
+
+
+def _within(source, path):
+    import os
+
+    source, path = os.path.abspath(str(source)), os.path.abspath(path)
+    return source == path or source.startswith(path.rstrip(os.sep) + os.sep)
 
 
 def _write_raw(env, report):

@@ -62,11 +62,41 @@ class ClosedStream:
         return ""
 
 
+class GuardedStream:
+    """Standard output that can fail (a full disk, ``> /dev/full``, a closed pipe): the
+    first failed write is remembered and every later one dropped, so the command still
+    ends with one line saying its output was lost and exit 1, never a traceback."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.lost = False
+        self.why = None
+
+    def write(self, text):
+        if self.why is not None:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            self.lost, self.why = True, exc.strerror or str(exc)
+            return len(text)
+
+    def flush(self):
+        if self.why is None:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                self.lost, self.why = True, exc.strerror or str(exc)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 class Environment:
     def __init__(self, environ=None, stdout=None, stderr=None, argv=None, now=None, stdin=None):
         self.environ = dict(os.environ if environ is None else environ)
         self.stdin = stdin or sys.stdin or ClosedStream("stdin")
-        self.stdout = stdout or sys.stdout or ClosedStream("stdout")
+        self.stdout = stdout or (GuardedStream(sys.stdout) if sys.stdout else ClosedStream("stdout"))
         self.stderr = stderr or sys.stderr or ClosedStream("stderr")
         self.argv = list(sys.argv[1:] if argv is None else argv)
         self._now = now
@@ -75,6 +105,14 @@ class Environment:
         self.extra_paths = []
         #: `usagectl --system`: the command acts on the system policy and system-wide settings.
         self.system = False
+        #: {"message", "file", "line"}: settings that were bad and what was used instead,
+        #: found while the command ran; the runner adds them to the report's warnings.
+        self.warnings = []
+
+    def warn_setting(self, message, path=None, line=None):
+        item = {"message": message, "file": path, "line": line}
+        if item not in self.warnings:
+            self.warnings.append(item)
 
     # Locations -----------------------------------------------------------
     @property
@@ -160,15 +198,26 @@ class Environment:
         import glob
 
         paths = list(self.extra_paths)
-        try:
-            patterns = (self.read_settings().table("search") or {}).get(framework) or []
-        except Exception:
+        settings = self.read_settings()
+        if settings.problem:
+            self.warn_setting("%s; its [search] paths are not used" % settings.problem.message,
+                              settings.problem.path, settings.problem.line)
+            return paths
+        table = settings.table("search")
+        if table is not None and not isinstance(table, dict):
+            self.warn_setting("[search] must be a table of framework = [globs]; ignored", settings.source_of("search"))
+            return paths
+        patterns = (table or {}).get(framework)
+        if patterns is None:
             return paths
         if isinstance(patterns, str):
             patterns = [patterns]
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            self.warn_setting("[search] %s must be a glob or a list of globs; ignored" % framework,
+                              settings.source_of("search"))
+            return paths
         for pattern in patterns:
-            if isinstance(pattern, str):
-                paths.extend(sorted(glob.glob(self.expand(pattern)))[:1000])
+            paths.extend(sorted(glob.glob(self.expand(pattern)))[:1000])
         return paths
 
     def refuse_foreign_home(self):

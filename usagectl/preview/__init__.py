@@ -17,7 +17,7 @@ def names():
 def preview(env, name, level=None, snapshot=None, config=None, known=None):
     """The preview dict for framework ``name`` under the current consent and native state;
     ``config`` (the user's configuration object, `--config`) goes to frameworks that
-    declare ``preview_config``, and is said to be ignored by the others."""
+    declare ``preview_config``; the CLI refuses it for the others."""
     from usagectl.core import decisions
     from usagectl.core import previews as result
     from usagectl.hook.state import native_state
@@ -33,9 +33,6 @@ def preview(env, name, level=None, snapshot=None, config=None, known=None):
             item = framework.preview(env, decision, native, level=level, config=config)
         else:
             item = framework.preview(env, decision, native, level=level)
-    if item is not None and config is not None and not (framework and framework.preview_config):
-        item["notes"].append("--config was ignored: usagectl previews %s without a configuration "
-                             "object" % item["title"])
     if item is not None and framework is not None and item.get("field_sets"):
         from usagectl.preview import fieldsets
 

@@ -101,6 +101,10 @@ def preview(env, decision, native, level=None, config=None):
         item["destination"] = "tracking.parsl-project.org:50077"
         if probe is not None and not probe.ok:
             item["notes"].append(_probe_problem(probe, config))
+            if config is not None and not (probe.missing and probe.missing.split(".")[0] == "parsl"):
+                # The user's own Config is bad input (a missing file or module, a syntax
+                # error, a file that raises or exits, no such attribute): the command fails.
+                item["config_error"] = _probe_problem(probe, config)
     _project_name_warning(item, config)
     _field_sets(item, probe)
     return item
