@@ -150,6 +150,14 @@ def request_deletion(env, report, frameworks, list_ids, show_status, via, output
     from usagectl.deletion import workflow
 
     json_output = click.get_current_context().params.get("json_output", False)
+    given = [flag for flag, on in (("--list-ids", list_ids), ("--status", show_status)) if on]
+    sending = [flag for flag, on in (("--via", via), ("--output-dir", output_dir), ("--yes", yes),
+                                     ("--dry-run", dry_run), ("--again", again),
+                                     ("--to-public-list", to_public_list)) if on]
+    if len(given) > 1 or (given and sending):
+        # Each of these shows something else: refused together, never one silently dropped.
+        raise BadInput("%s can't be combined" % " and ".join(given + sending),
+                       hint="--list-ids shows identifiers, --status the receipts; the rest send a request")
     if list_ids:
         return workflow.list_ids(env, report, frameworks)
     if show_status:

@@ -129,6 +129,10 @@ def _write(path, text, fingerprint, replace_existing):
 
     if not replace_existing and os.path.lexists(path) and not os.path.isfile(path):
         raise BadInput("%s exists and is not a regular file" % path, path=path)
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        # A mistyped -o must not make usagectl create directories (with its private mode).
+        raise BadInput("-o %s: the directory %s does not exist" % (path, parent), path=path)
     try:
         # A patched file keeps its mode; a new one is a config others read (0644).
         fsutil.atomic_write(path, text.encode("utf-8"), new_mode=0o644, follow=True,

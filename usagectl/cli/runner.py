@@ -17,6 +17,8 @@ from usagectl.core.exitcodes import ExitCode
 _DECISION_FREE = ("credentials", "completion", "request-deletion", "forget")
 #: Commands that write into the user's home (consent, settings, state, frameworks' files):
 #: root refuses them against a home it doesn't own (docs/security.md).
+#: Commands that may ask the OS keyring (USAGECTL_KEYRING_TIMEOUT bounds each call).
+_USES_KEYRING = ("credentials", "request-deletion")
 _WRITES_HOME = ("enable", "disable", "local", "reset", "sync", "forget", "request-deletion", "credentials")
 
 
@@ -26,6 +28,12 @@ def run_command(env, command_name, body, render=None, json_output=False, **param
     try:
         if command_name.startswith(_WRITES_HOME) and not env.system:
             env.refuse_foreign_home()
+        if command_name.startswith(_USES_KEYRING):
+            from usagectl.deletion.secrets import keyring_timeout
+
+            problem = keyring_timeout(env.environ)[1]
+            if problem:
+                env.warn_setting(problem)
         body(env, report, **params)
     except UsagectlError as exc:
         if env.debug:

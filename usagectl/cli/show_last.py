@@ -158,4 +158,15 @@ def _follow(env, report, names, trust, paths, json_output):
         code = ExitCode.INTERRUPTED
     except BrokenPipeError:
         code = ExitCode.OK
+    if json_output:
+        # The stream's last line (docs/json-output.md, "show-last --follow --json"): how it
+        # ended, so a reader knows the stream is complete and why it stopped.
+        try:
+            env.stdout.write(json.dumps({"schema": output.ENVELOPE_SCHEMA, "command": "show-last", "event": "end",
+                                         "ok": code == ExitCode.OK, "exit_code": int(code),
+                                         "reason": "interrupted" if code == ExitCode.INTERRUPTED else "output closed"})
+                             + "\n")
+            env.stdout.flush()
+        except (BrokenPipeError, OSError):
+            pass
     ctx.exit(int(code))

@@ -39,6 +39,10 @@ def parse_names(raw_names):
         if not consent.valid_name(name):
             raise BadInput("%r is not a framework name (letters, digits, '-', '_' and '.', "
                            "starting with a letter or digit)" % raw)
+        if name == "default":
+            # [frameworks.default] beside [default] would read as a framework named "default".
+            raise BadInput("'default' is the entry for every framework, not a framework's name",
+                           hint="leave the name out to change the default entry")
         if name not in names:
             names.append(name)
     return names

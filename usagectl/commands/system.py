@@ -57,9 +57,11 @@ def apply_system(env, report, pythons=()) -> list[dict[str, Any]]:
 
 
 def set_ceiling(env, report, names, mode, level=None, repair=False, only=None, excluded=None):
-    from usagectl.commands.modes import categories_to_send
+    from usagectl.commands.modes import categories_to_send, check_level
     from usagectl.core import policy_store
 
+    # The same validation as a user's own choice: a level no framework has is refused.
+    check_level(names, level)
     send = categories_to_send(names, only, excluded)
     if send is not None:
         mode = "local"  # the most anyone may send: these categories

@@ -153,7 +153,11 @@ class Tree:
     def _open_dir(self, parts: list[str], create: bool) -> int | None:
         """A descriptor of the directory ``parts`` below the root (None when missing and
         not ``create``). Each component opened through its parent, never through a link."""
-        fd = os.open(self.root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+        try:
+            fd = os.open(self.root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            raise UsagectlError("the system root %s does not exist" % self.root,
+                                hint="create it (an image tree), or unset USAGECTL_SYSTEM_ROOT", path=self.root) from None
         shown = self.root
         try:
             for index, name in enumerate(parts):

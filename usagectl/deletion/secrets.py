@@ -24,10 +24,24 @@ class KeyringUnavailable(Exception):
 
 
 def _timeout(environ):
+    return keyring_timeout(environ)[0]
+
+
+def keyring_timeout(environ):
+    """(seconds, problem): USAGECTL_KEYRING_TIMEOUT, or the default with why it was not used."""
+    import math
+
+    raw = environ.get("USAGECTL_KEYRING_TIMEOUT")
+    if raw is None:
+        return DEFAULT_TIMEOUT, None
     try:
-        return max(0.1, float(environ.get("USAGECTL_KEYRING_TIMEOUT", DEFAULT_TIMEOUT)))
+        value = float(raw)
     except ValueError:
-        return DEFAULT_TIMEOUT
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        return DEFAULT_TIMEOUT, ("USAGECTL_KEYRING_TIMEOUT=%r is not a number of seconds above 0; using %g s"
+                                 % (raw, DEFAULT_TIMEOUT))
+    return max(0.1, value), None
 
 
 def _bounded(call, environ, what):

@@ -1,6 +1,7 @@
 """Human views of command results. Every value shown passes through safe_text."""
 
 from usagectl import output
+from usagectl.core.exitcodes import ExitCode
 from usagectl.core.sanitize import safe_text
 
 
@@ -186,6 +187,11 @@ def sync(env, report):
     if failed:
         # Never "everything matches" while a framework could not be checked or written.
         lines.append("Not applied to %s: see the warnings below." % ", ".join(failed))
+    elif not lines and report.exit_code == ExitCode.CONSENT_DAMAGED:
+        # The consent (or policy) file can't be read: nothing "matches" it. What held is
+        # the fail-closed decision: every framework off.
+        lines.append("The consent or policy file can't be trusted (see the warning), so every framework is "
+                     "treated as off; their settings already say so.")
     elif not lines:
         lines.append("Every framework's settings already match the consent file.")
     env.stdout.write("".join(safe_text(line) + "\n" for line in lines))
