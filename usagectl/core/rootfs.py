@@ -157,7 +157,8 @@ class Tree:
             fd = os.open(self.root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
             raise UsagectlError("the system root %s does not exist" % self.root,
-                                hint="create it (an image tree), or unset USAGECTL_SYSTEM_ROOT", path=self.root) from None
+                                hint="create it (an image tree), or unset USAGECTL_SYSTEM_ROOT",
+                                path=self.root) from None
         shown = self.root
         try:
             for index, name in enumerate(parts):
