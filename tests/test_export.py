@@ -309,3 +309,136 @@ def test_the_blackhole_in_a_start_command_is_placed_once_and_a_file_s_own_url_ke
     # A URL that needs quoting is quoted for the shell.
     assert "RAY_USAGE_STATS_REPORT_URL='http://127.0.0.1:9/?a=1&b=2' " in patch_command(
         "ray start", "http://127.0.0.1:9/?a=1&b=2")
+
+
+CLUSTER_WITH_COMMENTS = """\
+# head_start_ray_commands: [ray start --head]   (a comment naming ray start stays as it is)
+cluster_name: demo
+base: &base
+  head_start_ray_commands:
+    - ray stop
+    # the next item starts the head: ray start --head
+    - ulimit -n 65536; ray start --head --port=6379  # ray start, commented
+    - 'echo "ray start is documented"; ray start --head --block'
+<<: *base
+worker_start_ray_commands:
+  - ray stop
+  - ray start --address=$RAY_HEAD_IP:6379
+setup_commands:
+  - echo ray start   # not a start command list: untouched
+"""
+
+
+def test_a_cluster_file_is_patched_only_where_it_means_to_be(cli, tmp_path):
+    """A top-level merge key (`<<: *base`), comments and other keys that mention
+    `ray start`: only the start commands' own scalars change, byte for byte elsewhere."""
+    from usagectl.frameworks.ray.export import patch_command
+
+    assert cli("disable").exit_code == 0
+    path = tmp_path / "cluster.yaml"
+    path.write_text(CLUSTER_WITH_COMMENTS)
+    result = cli("export", "ray-cluster", str(path))
+    assert result.exit_code == 0, result
+    out = result.stdout
+    before, after = CLUSTER_WITH_COMMENTS.splitlines(), out.splitlines()
+    assert len(before) == len(after)
+    changed = [number for number, (a, b) in enumerate(zip(before, after)) if a != b]
+    assert changed == [6, 7, 11], changed  # the three `ray start` items, nothing else
+    assert after[6] == "    - " + patch_command("ulimit -n 65536; ray start --head --port=6379") + \
+        "  # ray start, commented"
+    import yaml
+
+    doc = yaml.safe_load(out)
+    assert all("RAY_USAGE_STATS_ENABLED=0" in c for c in doc["head_start_ray_commands"] if "ray start" in c)
+    assert doc["setup_commands"] == ["echo ray start"]
+
+
+@pytest.mark.parametrize("text,said", [
+    ("head_start_ray_commands: 5\n", "head_start_ray_commands must be a list of commands"),
+    ("head_start_ray_commands: [1, 2]\nworker_start_ray_commands: []\n", "head_start_ray_commands must be a list"),
+    ("head_start_ray_commands: [ray start]\nworker_start_ray_commands: {a: b}\n", "worker_start_ray_commands"),
+    ("provider: local\n", "provider must be a mapping"),
+    ("provider: {type: [x]}\n", "provider.type must be a string"),
+    ("- a\n- b\n", "its top level is not a mapping"),
+])
+def test_a_wrong_typed_field_is_exit_2_naming_it(cli, tmp_path, text, said):
+    assert cli("disable").exit_code == 0
+    path = tmp_path / "cluster.yaml"
+    path.write_text(text)
+    result = cli("export", "ray-cluster", str(path))
+    assert result.exit_code == 2 and said in result.stderr and "Traceback" not in result.stderr, result
+
+
+def test_a_200_kb_command_line_is_patched(cli, tmp_path):
+    # Its time is bench/bench_export.py's (the old matcher backtracked quadratically here).
+    long_line = "echo " + "x" * 200_000 + "; ray start --head"
+    assert cli("disable").exit_code == 0
+    path = tmp_path / "cluster.yaml"
+    path.write_text("head_start_ray_commands:\n  - %s\nworker_start_ray_commands: []\n" % long_line)
+    result = cli("export", "ray-cluster", str(path))
+    assert result.exit_code == 0, result
+    assert result.stdout.endswith("; RAY_USAGE_STATS_ENABLED=0 ray start --disable-usage-stats --head\n"
+                                  "worker_start_ray_commands: []\n")
+
+
+MANIFEST = """\
+%YAML 1.2
+---
+# an empty document follows
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: keep-me}   # untouched, flow style and all
+data: {a: "1"}
+...
+---
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata:
+  name: demo
+spec:
+  headGroupSpec:
+    rayStartParams: {}
+    template:
+      spec:
+        containers:
+          - name: ray-head
+            image: rayproject/ray:2.60.0
+...
+"""
+
+
+def test_kuberay_keeps_directives_markers_and_untouched_documents_byte_for_byte(cli, tmp_path):
+    import yaml
+
+    assert cli("disable").exit_code == 0
+    path = tmp_path / "m.yaml"
+    path.write_text(MANIFEST)
+    result = cli("export", "kuberay", str(path))
+    assert result.exit_code == 0, result
+    out = result.stdout
+    head, _sep, _rest = MANIFEST.partition("apiVersion: ray.io/v1")
+    assert out.startswith(head)  # %YAML, ---, the empty document, the ConfigMap and `...`: as they were
+    assert out.rstrip().endswith("...") and "null" not in out
+    docs = [d for d in yaml.safe_load_all(out.replace("%YAML 1.2\n", "")) if d]
+    cluster = docs[-1]["spec"]["headGroupSpec"]
+    assert cluster["rayStartParams"] == {"disable-usage-stats": "true"}
+    assert {"name": "RAY_USAGE_STATS_ENABLED", "value": "0"} in cluster["template"]["spec"]["containers"][0]["env"]
+
+
+@pytest.mark.parametrize("field,value,said", [
+    ("rayStartParams", "[]", "headGroupSpec.rayStartParams must be a mapping"),
+    ("template", "x", "headGroupSpec.template must be a mapping"),
+    ("template", "{spec: {containers: {a: b}}}", "template.spec.containers must be a list"),
+    ("template", "{spec: {containers: [{name: x, env: {a: b}}]}}", "containers[0].env must be a list"),
+])
+def test_kuberay_wrong_typed_fields_are_exit_2_naming_the_field(cli, tmp_path, field, value, said):
+    assert cli("disable").exit_code == 0
+    path = tmp_path / "m.yaml"
+    path.write_text("apiVersion: ray.io/v1\nkind: RayCluster\nspec:\n  headGroupSpec:\n    %s: %s\n" % (field, value))
+    result = cli("export", "kuberay", str(path))
+    assert result.exit_code == 2 and said in result.stderr and "Traceback" not in result.stderr, result
+    workers = tmp_path / "w.yaml"
+    workers.write_text("apiVersion: ray.io/v1\nkind: RayCluster\nspec:\n  workerGroupSpecs: {a: b}\n")
+    result = cli("export", "kuberay", str(workers))
+    assert result.exit_code == 2 and "workerGroupSpecs must be a list" in result.stderr
