@@ -13,7 +13,7 @@ import sys
 import time
 
 SCRIPTS = ("concurrency.py", "kills.py", "corruption.py", "fuzz.py", "hostile.py", "canary.py", "scale.py",
-           "ledger.py", "security.py")
+           "ledger.py", "hostile_inputs.py", "security.py")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

@@ -1,8 +1,19 @@
 """`usagectl fleet`: many verify envelopes, one table; a bad one never hides the others."""
 
+import importlib.util
 import json
+import os
+import sys
 
 import pytest
+
+# The hostile envelopes are the stress suite's (stress/hostile_inputs.py), made the same way here.
+_STRESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "stress")
+sys.path.insert(0, _STRESS)
+_spec = importlib.util.spec_from_file_location("hostile_inputs", os.path.join(_STRESS, "hostile_inputs.py"))
+hostile_inputs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hostile_inputs)
+sys.path.remove(_STRESS)
 
 _CACHE = {}
 
@@ -71,45 +82,6 @@ def test_the_human_table_names_each_host(cli, tmp_path, _envelope):
     assert lines[1].split()[0] == "a" and "pass" in lines[1] and lines[-1] == "1 hosts: 1 pass"
 
 
-def _hostile_fleet(directory, good, count=1000):
-    """``count`` hostile envelopes beside one failing real host: wrong types in every field
-    fleet reads, FIFOs, huge fields, non-UTF-8 and terminal-driving file names, a host
-    whose checks fail while its exit_code says 0. -> (names written, failing host names)."""
-    import os
-
-    base = json.loads(good)
-    variants = []
-    for field, value in (("error", "x"), ("exit_code", "5"), ("exit_code", True), ("exit_code", 9999),
-                         ("ok", "yes"), ("data", []), ("data", "x"), ("command", 5), ("version", 7)):
-        variants.append(dict(base, **{field: value}))
-    for field, value in (("checks", 5), ("checks", ["x"]), ("checks", [{"framework": 1}]), ("host", ["h"]),
-                         ("checks", [{"framework": "ray", "check": "settings", "status": 3}])):
-        variants.append(dict(base, data=dict(base["data"], **{field: value})))
-    lying = dict(base, exit_code=0, ok=True, data=dict(base["data"], checks=base["data"]["checks"] + [
-        {"framework": "ray", "check": "settings", "status": "fail", "summary": "x", "evidence": [], "fix": None}]))
-    huge = dict(base, data=dict(base["data"], host="\x1b[2J" + "h" * (4 << 20)))
-    names = []
-    for index in range(count):
-        kind = index % 5
-        raw = ("host-%04d" % index).encode() + (b"\x9b31m\xff" if kind == 0 else b"")
-        path = os.path.join(os.fsencode(directory), raw + b".json")
-        if kind == 1 and index < 50:
-            os.mkfifo(path)
-        elif kind == 2 and index < 20:
-            with open(path, "w") as handle:
-                json.dump(huge, handle)
-        elif kind == 3:
-            with open(path, "w") as handle:
-                json.dump(variants[index % len(variants)], handle)
-        else:
-            with open(path, "wb") as handle:
-                handle.write(b"\x00\xff{" if index % 2 else b"[1, 2]")
-        names.append(raw)
-    with open(os.path.join(directory, "liar.json"), "w") as handle:
-        json.dump(lying, handle)
-    return names, ["liar"]
-
-
 def test_a_thousand_hostile_envelopes_each_a_row_and_the_failing_host_fails(cli, tmp_path, _envelope):
     import os
     import pty
@@ -118,7 +90,7 @@ def test_a_thousand_hostile_envelopes_each_a_row_and_the_failing_host_fails(cli,
 
     directory = tmp_path / "fleet"
     directory.mkdir()
-    names, failing = _hostile_fleet(str(directory), _envelope(cli))
+    names, failing = hostile_inputs.hostile_fleet(str(directory), _envelope(cli))
     result = cli("fleet", "--json", str(directory))
     envelope = result.json()
     assert result.exit_code == 5, envelope["error"]
