@@ -79,7 +79,7 @@ def hostile_fleet(directory, good, count=1000):
 
 
 
-def _on_pty(argv, environ, timeout=300):
+def on_pty(argv, environ, timeout=300):
     """(exit code, bytes shown) of ``argv`` with stdout and stderr on a pseudo-terminal."""
     import pty
 
@@ -121,7 +121,7 @@ def fleet_figures(home, figures):
             figures.add("fleet: the lying host's verdict", liar[0]["verdict"] if liar else "missing",
                         ok=bool(liar) and liar[0]["verdict"] == "fail", want="fail")
             figures.add("fleet: exit code", proc.returncode, ok=proc.returncode == 5, want="5")
-            code, shown = _on_pty(USAGECTL + ["fleet", directory], dict(home.environ, COLUMNS="100"))
+            code, shown = on_pty(USAGECTL + ["fleet", directory], dict(home.environ, COLUMNS="100"))
             raw = sum(shown.count(c) for c in CONTROL)
             figures.add("fleet: raw control bytes on a terminal", raw, ok=raw == 0, want="0")
             tracebacks = (proc.stderr + shown).count(b"Traceback")

@@ -84,8 +84,6 @@ def test_the_human_table_names_each_host(cli, tmp_path, _envelope):
 
 def test_a_thousand_hostile_envelopes_each_a_row_and_the_failing_host_fails(cli, tmp_path, _envelope):
     import os
-    import pty
-    import subprocess
     import sys
 
     directory = tmp_path / "fleet"
@@ -105,25 +103,10 @@ def test_a_thousand_hostile_envelopes_each_a_row_and_the_failing_host_fails(cli,
     counts = envelope["data"]["counts"]
 
     # On a terminal: no raw control byte, and no slower than the JSON run by much.
-    leader, follower = pty.openpty()
-    environ = {k: v for k, v in os.environ.items()}
-    environ.update(COLUMNS="100", LINES="40")
-    proc = subprocess.Popen([sys.executable, "-m", "usagectl", "fleet", str(directory)], stdout=follower,
-                            stderr=follower, env=environ)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 1 << 16)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    assert proc.wait(timeout=120) == 5
-    os.close(leader)
-    shown = b"".join(chunks)
-    for raw in (b"\x1b", b"\x9b", b"\xc2\x9b", b"\x00", b"\x07"):
+    environ = dict(os.environ, COLUMNS="100", LINES="40")
+    code, shown = hostile_inputs.on_pty([sys.executable, "-m", "usagectl", "fleet", str(directory)], environ)
+    assert code == 5
+    for raw in hostile_inputs.CONTROL:
         assert raw not in shown, raw
     summary = "1001 hosts: %d pass, 1 fail, %d unreadable" % (counts["pass"], counts["unreadable"])
     assert summary.encode() in shown

@@ -108,29 +108,17 @@ def _drop_in_current(path, drop):
 
 @contextlib.contextmanager
 def _rewrite_lock(path):
-    import fcntl
-    import time
-
-    fd = os.open(path + ".rewrite.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-                 | getattr(os, "O_CLOEXEC", 0), 0o600)
+    """The sidecar lock that serialises rewrites (appenders never take it); waited on as
+    an append waits for the file's own lock, and an error names it."""
+    lock_path = path + ".rewrite.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0),
+                 0o600)
     try:
-        deadline = time.monotonic() + REWRITE_WAIT_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise OSError(11, "another usagectl held %s.rewrite.lock for %d s" % (path, REWRITE_WAIT_S),
-                                  path + ".rewrite.lock") from None
-                time.sleep(0.01)
+        if not _lock(fd, lock_path):
+            raise OSError(37, "no file locking here: not rewriting", path)
         yield
     finally:
         os.close(fd)
-
-
-#: How long a `forget` waits for another one rewriting the same file.
-REWRITE_WAIT_S = 120
 
 
 def _rewrite(path, handle, drop):

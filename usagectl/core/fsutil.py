@@ -316,11 +316,7 @@ def append_lines(path, lines, new_mode=PRIVATE_FILE_MODE):
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise LinkRefused(errno.EINVAL, "%s is not a regular file" % path, path)
-        payload = b"".join(line + b"\n" for line in lines)
-        written = 0
-        while written < len(payload):
-            written += os.write(fd, payload[written:])
-        os.fsync(fd)
+        write_all(fd, b"".join(line + b"\n" for line in lines))
     finally:
         os.close(fd)
 
@@ -358,6 +354,36 @@ def foreign_lock_path(env, path):
     return os.path.join(env.state_dir, "locks", name)
 
 
+def wait_for_flock(fd, timeout, lock_path):
+    """Take an exclusive flock on ``fd`` within ``timeout`` seconds, else LockTimeout
+    naming ``lock_path``."""
+    import fcntl
+    import random
+
+    deadline = time.monotonic() + timeout
+    delay = 0.0005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockTimeout(errno.EAGAIN, "another process held the lock on %s for %.0f s"
+                                  % (lock_path, timeout), lock_path) from None
+            # Short, jittered polls: a long back-off lets newcomers overtake a waiter
+            # again and again (16 writers made 3.5% of writes time out at 10 s).
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 1.5, 0.005)
+
+
+def write_all(fd, payload):
+    """Write every byte of ``payload`` to ``fd`` (a short write is continued) and fsync."""
+    written = 0
+    while written < len(payload):
+        written += os.write(fd, payload[written:])
+    os.fsync(fd)
+
+
 @contextlib.contextmanager
 def locked(path, timeout=LOCK_TIMEOUT, lock_path=None):
     """Hold an exclusive lock for a read-modify-write of ``path``.
@@ -374,22 +400,7 @@ def locked(path, timeout=LOCK_TIMEOUT, lock_path=None):
         ensure_private_dir(os.path.dirname(lock_path))
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE_MODE)
     try:
-        deadline = time.monotonic() + timeout
-        delay = 0.0005
-        import random
-
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockTimeout(errno.EAGAIN, "another process held the lock for %.0f s" % timeout,
-                                      lock_path)
-                # Short, jittered polls: a long back-off lets newcomers overtake a waiter
-                # again and again (16 writers made 3.5% of writes time out at 10 s).
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 1.5, 0.005)
+        wait_for_flock(fd, timeout, lock_path)
         try:
             yield lock_path
         finally:

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 
 from usagectl.core.errors import UsagectlError
 from usagectl.core.exitcodes import ExitCode
+from usagectl.core.fsutil import wait_for_flock, write_all
 
 SYSTEM_DIR_MODE = 0o755
 SYSTEM_FILE_MODE = 0o644
@@ -354,20 +355,13 @@ class Tree:
                 self._check_own_file(info, system_path)
                 if stat.S_IMODE(info.st_mode) != mode:
                     os.fchmod(file_fd, mode)
-                payload = b"".join(line + b"\n" for line in lines)
-                written = 0
-                while written < len(payload):
-                    written += os.write(file_fd, payload[written:])
-                os.fsync(file_fd)
+                write_all(file_fd, b"".join(line + b"\n" for line in lines))
             finally:
                 os.close(file_fd)
 
     @contextlib.contextmanager
     def locked(self, system_path: str, timeout: float = 120.0) -> Iterator[None]:
         """An exclusive lock on ``<file>.lock`` beside the file, opened without following links."""
-        import fcntl
-        import time
-
         with self._directory(system_path + ".lock", create=True) as (fd, name):
             assert fd is not None
             try:
@@ -379,18 +373,7 @@ class Tree:
         try:
             if not stat.S_ISREG(os.fstat(lock_fd).st_mode):
                 raise UnsafePath("refusing %s: not a regular file" % self.path(system_path + ".lock"))
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        from usagectl.core.fsutil import LockTimeout
-
-                        raise LockTimeout(errno.EAGAIN, "another process held %s for %.0f s"
-                                          % (self.path(system_path + ".lock"), timeout)) from None
-                    time.sleep(0.005)
+            wait_for_flock(lock_fd, timeout, self.path(system_path + ".lock"))
             yield
         finally:
             os.close(lock_fd)

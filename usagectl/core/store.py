@@ -513,51 +513,39 @@ def iter_history(history_path, problems, consent_path=None):
                 records = []
                 _parse_history_line(raw, path, number, records, problems)
                 yield from records
+    yield from _journal_records(history_path, consent_path, problems)
+
+
+def _journal_records(history_path, consent_path, problems):
+    """The records of a journal a killed writer left, when its change landed and they are
+    not in the history yet (``consent_path`` None: none)."""
+    records = []
     if consent_path:
         journal, _ = _read_journal(history_path)
         if journal is not None and _journal_landed(journal, consent_path) \
                 and not _recorded(history_path, journal.get("txn")):
-            records = []
             for line in journal["lines"]:
                 _parse_history_line(line, _journal_path(history_path), None, records, problems)
-            yield from records
+    return records
 
 
 def read_history(history_path, last=None, consent_path=None):
     """(records, problems), oldest first: unreadable lines are reported, not fatal.
 
     ``last`` reads only the newest ``last`` records, from the end of the files, so it
-    costs the same for ten records or a million. A journal left by a killed writer whose
-    change landed (``consent_path`` given) shows its lines too; nothing is written.
+    costs the same for ten records or a million (without it, iter_history reads them
+    all). A journal left by a killed writer whose change landed (``consent_path`` given)
+    shows its lines too; nothing is written.
     """
-    from usagectl import _files
-
-    records, problems = [], []
-    if last is not None:
-        for raw in _lines_from_end(history_path):
-            before = len(records)
-            _parse_history_line(raw, history_path, None, records, problems)
-            if len(records) > before and len(records) >= last:
-                break
-        records.reverse()
-    else:
-        for path in _history_files(history_path):
-            try:
-                handle = _files.open_regular(path)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            except OSError as exc:
-                problems.append(consent.Problem(path, "cannot read it (%s)" % (exc.strerror or exc)))
-                continue
-            with handle:
-                for number, raw in enumerate(handle, 1):
-                    _parse_history_line(raw, path, number, records, problems)
-    if consent_path:
-        journal, _ = _read_journal(history_path)
-        if journal is not None and _journal_landed(journal, consent_path) \
-                and not _recorded(history_path, journal.get("txn")):
-            for line in journal["lines"]:
-                _parse_history_line(line, _journal_path(history_path), None, records, problems)
-            if last is not None:
-                records = records[-last:]
-    return records, problems
+    problems = []
+    if last is None:
+        return list(iter_history(history_path, problems, consent_path)), problems
+    records = []
+    for raw in _lines_from_end(history_path):
+        before = len(records)
+        _parse_history_line(raw, history_path, None, records, problems)
+        if len(records) > before and len(records) >= last:
+            break
+    records.reverse()
+    records += _journal_records(history_path, consent_path, problems)
+    return records[-last:], problems
