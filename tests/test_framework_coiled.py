@@ -364,3 +364,30 @@ def test_a_preload_from_the_environment_is_named_not_edited(cli, monkeypatch):
     assert row["drift"] is True
     result = cli("sync", "coiled")
     assert "DASK_DISTRIBUTED__SCHEDULER__PRELOAD" in result.stderr and "remove it there" in result.stderr
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("how", ["later-file", "env"])
+def test_sync_says_what_it_could_not_repair_and_exits_9(cli, isolated_home, monkeypatch, how):
+    """#24 case 1: a dask file ranked after usagectl's own, or a DASK_ variable, still lets
+    analytics through after sync. dask itself says so; sync says NOT REPAIRED, names the
+    file or variable, exits 9, and agrees with status."""
+    assert cli("disable").exit_code == 0
+    if how == "later-file":
+        later = isolated_home / ".config" / "dask" / "zzz-mine.yaml"
+        later.write_text("coiled:\n  analytics:\n    disabled: false\n")
+        named = str(later)
+        assert _dask_says("coiled.analytics.disabled") is False   # dask's own answer
+    else:
+        monkeypatch.setenv("DASK_COILED__ANALYTICS__COMPUTATION__CODE__TRANSMIT", "True")
+        named = "DASK_COILED__ANALYTICS__COMPUTATION__CODE__TRANSMIT"
+        assert _dask_says("coiled.analytics.computation.code.transmit") is True
+    result = cli("sync", "--json")
+    assert result.exit_code == 9, result
+    left = result.json()["data"]["not_repaired"]
+    assert [item["framework"] for item in left] == ["coiled"] and named in left[0]["fix"], left
+    assert any("NOT REPAIRED" in w["message"] for w in result.json()["warnings"])
+    (row,) = cli("status", "coiled", "--json").json()["data"]["frameworks"]
+    assert row["drift"] is True  # the same judgment
+    human = cli("sync")
+    assert "already match" not in human.stdout and "Not repaired: coiled" in human.stdout

@@ -44,3 +44,12 @@ def sync_command(env, report, frameworks, repair, pythons):
                                    env.command_line, env.now())
     modes.note_moved_settings(report, moved, env)
     report.data = {"applied": sync.apply_all(env, report, names or None, repair=repair)}
+    # What sync could not repair, judged as status judges it: never "already match" then.
+    _rows, left = sync.not_repaired(env, names or None)
+    report.data["not_repaired"] = left
+    for item in left:
+        report.warn("%s: NOT REPAIRED: %s; %s" % (item["framework"], item["reason"], item["fix"]))
+    if left and report.exit_code == 0:
+        from usagectl.core.exitcodes import ExitCode
+
+        report.exit_code = ExitCode.NOT_REPAIRED

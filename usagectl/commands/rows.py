@@ -136,16 +136,24 @@ def warn_native(report, rows):
             report.warn("%s: %s=%r: %s" % (row["framework"], trap.get("variable"), trap.get("value"),
                                             trap.get("problem")))
         if row.get("drift"):
-            source = (row.get("native") or {}).get("source") or ""
-            if any(p.get("reporting") for p in row.get("running") or []):
-                fix = "a running process keeps its decision until it is restarted"
-            elif source.startswith("env:"):
-                fix = "unset %s, or use the values from `usagectl env`" % source[4:]
-            elif row.get("source") == consent.SOURCE_DO_NOT_TRACK:
-                # sync writes only the persistent choice, so it would change nothing here.
-                fix = ("DO_NOT_TRACK is set in this shell only and %s doesn't read it, and "
-                       "`usagectl sync` writes only the recorded choice: run `usagectl disable %s` "
-                       "to record off" % (row["title"], row["framework"]))
-            else:
-                fix = "run `usagectl sync` to repair"
-            report.warn("%s: DRIFT: %s; %s" % (row["framework"], row["drift_reason"], fix))
+            report.warn("%s: DRIFT: %s; %s" % (row["framework"], row["drift_reason"], drift_fix(row)))
+
+
+def drift_fix(row, after_sync=False):
+    """The one thing that repairs a drifting row. ``after_sync``: `usagectl sync` just ran
+    and the row still drifts, so sync is no answer: name the file or variable to change."""
+    source = (row.get("native") or {}).get("source") or ""
+    if any(p.get("reporting") for p in row.get("running") or []):
+        return "a running process keeps its decision until it is restarted"
+    if source.startswith("env:"):
+        return "unset %s, or use the values from `usagectl env`" % source[4:]
+    if row.get("source") == consent.SOURCE_DO_NOT_TRACK:
+        # sync writes only the persistent choice, so it would change nothing here.
+        return ("DO_NOT_TRACK is set in this shell only and %s doesn't read it, and "
+                "`usagectl sync` writes only the recorded choice: run `usagectl disable %s` "
+                "to record off" % (row["title"], row["framework"]))
+    if not after_sync:
+        return "run `usagectl sync` to repair"
+    if source.startswith("file:"):
+        return "no usagectl command changes %s: edit it by hand (or remove it)" % source[5:]
+    return "no usagectl command changes it: see `usagectl status %s`" % row["framework"]

@@ -97,3 +97,16 @@ def _capture_identifiers(env, report):
                     "can still name them after the frameworks' own copies are gone" % (added, captured.path(env)))
     if problem:
         report.warn(problem)
+
+
+def not_repaired(env, names=None):
+    """After apply_all: the frameworks that still drift, judged as `usagectl status` judges
+    them (the same rows), with the one fix for each. -> (rows, [dict])."""
+    from usagectl.commands import rows
+    from usagectl.core import decisions
+
+    shown = rows.status_rows(decisions.Snapshot(env), names or [a.name for a in registry.all()])
+    left = [row for row in shown if row.get("drift")]
+    return left, [{"framework": row["framework"], "reason": row.get("drift_reason"),
+                   "source": (row.get("native") or {}).get("source"), "fix": rows.drift_fix(row, after_sync=True)}
+                  for row in left]

@@ -23,5 +23,8 @@ class ExitCode(enum.IntEnum):
     #: Root refused a path: a link below a system root, or a file, directory or interpreter
     #: that another user owns or can write (docs/security.md).
     UNSAFE_PATH = 8
+    #: `usagectl sync` ran, and a framework still does more than the consent allows (a file
+    #: or variable no usagectl command changes): the warning names it and the edit.
+    NOT_REPAIRED = 9
     #: Interrupted with Ctrl-C (128 + SIGINT).
     INTERRUPTED = 130
