@@ -18,7 +18,7 @@ LAYERS = (
                 "usagectl._ledger", "usagectl._files")),
     ("core", ("usagectl.core",)),
     ("frameworks", ("usagectl.frameworks",)),
-    ("engines", ("usagectl.records", "usagectl.preview", "usagectl.verify", "usagectl.watch",
+    ("engines", ("usagectl.judgment", "usagectl.records", "usagectl.preview", "usagectl.verify", "usagectl.watch",
                  "usagectl.hook", "usagectl.deletion", "usagectl.export")),
     ("commands", ("usagectl.commands",)),
     ("output", ("usagectl.output",)),

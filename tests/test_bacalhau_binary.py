@@ -421,3 +421,24 @@ def test_an_upgrade_from_the_otlp_line_to_the_posthog_line_names_what_it_adds(cl
     assert change["version"] == "1.9.3"
     assert "task_docker_image" in change["added"]["bacalhau.job_v1.submit"]
     assert any("adds" in w and "task_docker_image" in w for w in after["warnings"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form,disabled", [('"true"', True), ("1", True), ('"0"', False), ("0", False)])
+def test_a_non_boolean_disable_analytics_is_read_as_bacalhau_serve_reads_it(cli, tmp_path, form, disabled):
+    """#24 case 7: viper decodes the config weakly (a number is true unless 0, a string by
+    strconv.ParseBool), so `DisableAnalytics: "true"` or `1` stops a real `bacalhau serve`
+    and `0` does not; status says the same, never "unknown"."""
+    binary = bacalhau("v1.6.0")  # the release whose analytics reach a loopback collector
+    node = tmp_path / "node"
+    node.mkdir()
+    (node / "config.yaml").write_text("DisableAnalytics: %s\nUpdateConfig:\n  Interval: 0s\n" % form)
+    env = {"BACALHAU_DIR": str(node)}
+    row = status_row(cli, env)
+    assert row["native"]["mode"] == ("off" if disabled else "on"), row["native"]
+    assert row["traps"] == []
+    counts, _raw, _log, otlp = serve_counts(binary, tmp_path / "serve", env)
+    if disabled:
+        assert counts["4317"] == 0 and otlp == [], counts
+    else:
+        assert counts["4317"] >= 1, counts

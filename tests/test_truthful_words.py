@@ -13,8 +13,10 @@ def test_drift_under_do_not_track_does_not_advise_a_sync_that_changes_nothing(cl
     assert drift, result.stderr
     for line in drift:
         assert "run `usagectl sync`" not in line and "usagectl disable" in line
-    # ... and indeed sync would change nothing:
-    assert "already match" in run_in_process("sync").stdout
+    # ... and indeed sync changes nothing, and says so: not repaired, with the same fix.
+    synced = run_in_process("sync")
+    assert synced.exit_code == 9 and "Not repaired" in synced.stdout and "already match" not in synced.stdout
+    assert all("usagectl disable" in line for line in synced.stderr.splitlines() if "NOT REPAIRED" in line)
 
 
 def test_env_never_says_the_hook_enforces_on():

@@ -186,7 +186,7 @@ def sync(env, report):
     failed = [r["framework"] for r in applied if r.get("error")]
     left = [r["framework"] for r in report.data.get("not_repaired") or ()]
     if left:
-        lines.append("Not repaired: %s would still do more than the consent file allows (see the warnings "
+        lines.append("Not repaired: %s would still do more than the decision allows (see the warnings "
                      "below)." % ", ".join(left))
     if failed:
         # Never "everything matches" while a framework could not be checked or written.

@@ -88,6 +88,7 @@ def verify(frameworks=None, python=None, env=None, since=None, allow_unknown=Fal
     names = [consent.normalize_name(n) for n in frameworks] if frameworks else registry.names()
     probes = _probe_all(env, python, [f for f in map(registry.get, names)
                                       if f is not None and f.probe_file()])
+    hook = _hook_for(env, python)
     checks = []
     for problem in (policy_snapshot.problem, consent_snapshot.problem):
         if problem:
@@ -101,17 +102,31 @@ def verify(frameworks=None, python=None, env=None, since=None, allow_unknown=Fal
             checks.append(Check(name, "adapter", SKIP, "usagectl has no adapter for %s: nothing to "
                                 "check beyond the consent file (intent: %s)" % (name, decision.mode)))
             continue
-        checks.extend(check_framework(env, adapter, decision, probes, since))
+        checks.extend(check_framework(env, adapter, decision, probes, since, hook))
     return VerifyResult(checks, python, allow_unknown)
 
 
-def check_framework(env, adapter, decision, probes, since=None):
+def _hook_for(env, python):
+    """The runtime hook's state in the interpreter verify checks (as `status --python`)."""
+    from usagectl.hook.state import hook_state
+
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        return hook_state(env)
+    try:
+        from usagectl.hook.installer import status as hook_status
+
+        return hook_status(python)
+    except Exception:
+        return None
+
+
+def check_framework(env, adapter, decision, probes, since=None, hook=None):
     name = adapter.name
     intent = decision.mode
     from usagectl.hook.state import native_state
 
     native = judge(native_state(env, adapter), decision)  # under a send list: what it holds back
-    checks = [_check_model(adapter, intent, native, decision)]
+    checks = [_check_settings(env, adapter, decision, hook)]
     checks.extend(_check_own_code(adapter, intent, native, probes, decision))
     checks.extend(_check_own_program(env, adapter, intent, native))
     checks.append(_check_traps(adapter, native))
@@ -124,22 +139,27 @@ def check_framework(env, adapter, decision, probes, since=None):
     return [c for c in checks if c is not None and c.framework == name]
 
 
-def _check_model(adapter, intent, native, decision):
+def _check_settings(env, adapter, decision, hook):
+    """The framework's one judgment (usagectl.judgment), as `usagectl status` shows it:
+    drift fails, "not enforced" and "can't tell" are unknown, never a pass. Processes
+    that decided at start are the `running` check's."""
+    from usagectl import judgment
+
+    row = judgment.judged(env, adapter, decision, hook, running=False)
+    native = row.get("native") or {}
     evidence = ["consent: %s" % describe(decision),
                 "%s's own settings: %s (%s)" % (adapter.title, native.get("mode"), native.get("detail"))]
-    if intent in NOT_SENDING and native.get("mode") == "on":
-        fix = "unset %s" % native["source"][4:] if str(native.get("source")).startswith("env:") \
-            else "run `usagectl sync`"
-        return Check(adapter.name, "settings", FAIL, "consent says %s, but %s's own settings say on"
-                     % (describe(decision), adapter.title), evidence, fix)
-    if intent == "unset":
+    if decision.mode == "unset":
         return Check(adapter.name, "settings", PASS, "no choice recorded; %s's own default applies"
                      % adapter.title, evidence)
-    if intent in NOT_SENDING and native.get("mode") not in ("off", "local") and not native.get("effective"):
-        # A file usagectl can't read, a value it can't model: never counted as honouring off.
-        return Check(adapter.name, "settings", UNKNOWN, "can't tell whether %s's own settings honour %s: %s"
-                     % (adapter.title, intent, native.get("detail")), evidence,
-                     "fix what the evidence names, then verify again")
+    if decision.mode not in NOT_SENDING:
+        return Check(adapter.name, "settings", PASS, "%s's own settings honour %s"
+                     % (adapter.title, describe(decision)), evidence)
+    status, summary, fix = judgment.verdict(row)
+    if status == "fail":
+        return Check(adapter.name, "settings", FAIL, summary, evidence, fix)
+    if status == "unknown":
+        return Check(adapter.name, "settings", UNKNOWN, summary, evidence, fix)
     return Check(adapter.name, "settings", PASS, "%s's own settings honour %s"
                  % (adapter.title, describe(decision)), evidence)
 

@@ -67,6 +67,21 @@ def _go_bool(text):
     return None
 
 
+def _weak_bool(value):
+    """What Bacalhau makes of a non-boolean DisableAnalytics (viper decodes its config with
+    mapstructure's WeaklyTypedInput; go-viper/mapstructure decodeBool): a number is true
+    unless 0, a string is true/false by Go's strconv.ParseBool (1, t, T, TRUE, true, True,
+    0, f, F, FALSE, false, False) or false when empty. None: it can't be decoded (serve
+    refuses to start)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str):
+        return False if value == "" else _go_bool(value)
+    return None
+
+
 def _lookup(mapping, *names):
     """(found, value, spelled keys) for a case-insensitive path; conflicting duplicates -> value None."""
     from usagectl.core import yamlfile
@@ -253,14 +268,22 @@ class Bacalhau(Framework):
                 elif isinstance(value, bool):
                     state = _state("off" if value else "on", "file:" + path,
                                    "%s says %s: %s" % (path, keys[0], "true" if value else "false"))
+                elif _weak_bool(value) is not None:
+                    flag = _weak_bool(value)
+                    state = _state("off" if flag else "on", "file:" + path,
+                                   "%s says %s: %r, which Bacalhau's config decoding reads as %s (write %s)"
+                                   % (path, keys[0], value, "true" if flag else "false",
+                                      "true" if flag else "false"))
                 else:
                     traps.append({"variable": KEY_DISABLE, "file": path, "value": str(value),
-                                  "problem": "%s is %r, not a YAML true/false; write true or false"
-                                             % (keys[0], value)})
+                                  "problem": "%s is %r, which Bacalhau can't read as a boolean: `bacalhau serve` "
+                                             "refuses to start; write true or false" % (keys[0], value)})
                     state = _state("unknown", "file:" + path, "%s in %s is not a boolean" % (keys[0], path))
 
         state["traps"] = traps
-        state["detail"] += "; a command's -c/--config option can still override it"
+        # -c Key=value overrides a key; -c FILE replaces this file: it is then not read at all.
+        state["detail"] += ("; a command's -c DisableAnalytics=... overrides it, and -c FILE replaces %s "
+                            "(it is then not read)" % path)
         state["update_check"] = _update_check_state(env, doc, path)
         return state
 
