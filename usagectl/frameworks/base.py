@@ -59,6 +59,9 @@ class Framework:
     no_local_record: tuple[str, ...] = ()
     #: Notes shown with every records listing of this framework.
     records_notes: tuple[str, ...] = ()
+    #: Its own records keep only the last payload of a run (Ray's usage_stats.json): a
+    #: count of them is a lower bound, and is said as "at least".
+    records_keep_last_only: bool = False
 
     # -- Deletion -------------------------------------------------------------
     #: The deletion channel the framework documents: {"email": ..., "source": ...}.

@@ -315,7 +315,10 @@ def _check_payloads(env, adapter, decision, not_before=None):
     if violating:
         evidence = [_evidence(p) for p in violating]
         return ping_checks + [Check(adapter.name, "payloads-after-opt-out", FAIL,
-                     "%d payload(s) recorded after consent became %s" % (len(violating), decision.mode),
+                     "%s%d payload(s) recorded after consent became %s%s" % (
+                         "at least " if adapter.records_keep_last_only else "", len(violating), decision.mode,
+                         " (%s keeps only the last report of each session)" % adapter.title
+                         if adapter.records_keep_last_only else ""),
                      evidence, "find the sender with `usagectl show-last %s`, close it (`usagectl sync`, "
                      "`usagectl hook install`), consider `usagectl request-deletion %s`, then verify "
                      "again with --since set to after the fix" % (adapter.name, adapter.name))]

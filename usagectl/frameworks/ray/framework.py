@@ -87,6 +87,8 @@ class Ray(Framework):
     own_default_note = "Ray reports usage stats unless told not to"
     endpoints = ("usage-stats.ray.io",)
     python_package = "ray"
+    # Each session's usage_stats.json is rewritten by every report: only the last stays.
+    records_keep_last_only = True
     records_notes = (
         "With usage stats disabled, each `ray start --head` still POSTs one disabled ping and "
         "leaves no local trace of it; it is listed here only when the usagectl runtime hook "
