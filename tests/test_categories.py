@@ -288,3 +288,15 @@ def test_system_changes_are_in_the_policy_history_with_who_ran_them(cli, env):
     assert "(by " in shown.stdout
     # A user's own history is not the system's.
     assert "coiled" not in cli("history").stdout
+
+
+@pytest.mark.frameworks
+def test_preview_and_verify_say_partly_on_under_a_send_list(cli):
+    """#24 case 6: under --only metrics,events Coiled's own state is not "off" while the
+    allowed categories flow: preview and verify say "partly on", naming them."""
+    assert cli("enable", "coiled", "--only", "metrics,events").exit_code == 0
+    first = cli("preview", "coiled").stdout.splitlines()[:3]
+    assert first[0] == "Coiled/Dask: partly on (metrics, events)", first
+    assert first[2].startswith("  Coiled/Dask's own state: partly on (metrics, events) - "), first
+    checks = {c["check"]: c for c in cli("verify", "coiled", "--json").json()["data"]["checks"]}
+    assert "partly on: metrics, events" in checks["model-agreement"]["summary"]

@@ -610,3 +610,27 @@ def test_coiled_preview_shows_every_analytics_setting_with_the_layer_that_set_it
     assert shown["coiled.analytics.events.allow"]["value"] == ["*"]
     assert shown["coiled.analytics.client-spans.transmit"]["source"].startswith("not set")
     assert not any(entry["controls"] == "unknown" for entry in item["settings"]), item["settings"]
+
+
+@pytest.mark.frameworks
+def test_preview_coiled_says_the_hook_refuses_a_preload_where_it_is_installed(env, monkeypatch, isolated_home):
+    """#24 case 5: with the hook in this Python and consent off, a scheduler preload of
+    coiled.analytics registers nothing from here (the hook refuses it); without the hook
+    it registers, and preview says which."""
+    from usagectl.hook import state
+
+    write_consent(env, '[frameworks.coiled]\nmode = "off"\n')
+    config = isolated_home / ".config" / "dask" / "distributed.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("distributed:\n  scheduler:\n    preload: [coiled.analytics]\n")
+    absent = {"installed": False, "ours": False, "runtime_exists": None, "current": False,
+              "path": "/site/usagectl-hook.pth", "python": "/venv/bin/python"}
+    monkeypatch.setattr(state, "hook_installed", lambda env: absent)
+    item = previews.preview(Environment(), "coiled")
+    assert item["scheduler_preload_registers"] is True
+    assert any("registers with Coiled analytics (the runtime hook would refuse it" in n for n in item["notes"])
+    present = dict(absent, installed=True, ours=True, runtime_exists=True, current=True)
+    monkeypatch.setattr(state, "hook_installed", lambda env: present)
+    item = previews.preview(Environment(), "coiled")
+    assert any("the runtime hook in /venv/bin/python refuses that registration" in n for n in item["notes"])
+    assert not any("every scheduler started with this config registers" in n for n in item["notes"])

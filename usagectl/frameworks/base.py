@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     NativeState = dict[str, Any]
 
 
+def hook_works(hook: dict[str, Any] | None) -> bool:
+    """Is the runtime hook (a hook state dict, usagectl.hook.state) installed, usagectl's
+    own, and its code there, in the interpreter it describes?"""
+    return bool(hook and hook.get("installed") and hook.get("ours") and hook.get("runtime_exists"))
+
+
 class Framework:
     #: Name used in the consent file and on the command line (lower case).
     name: str = ""

@@ -31,8 +31,9 @@ def native_state(env, framework, decision=None, hook=None):
         native = judge(native, decision)
     if framework.hook_imports and decision is not None:
         hook = hook if hook is not None else hook_state(env)
+        # The hook's state, for the framework's preview to say what the hook stops here.
+        native["hook"] = hook
         effective = framework.hooked_state(env, decision, hook or {})
         if effective is not None:
-            native["hook"] = hook
             native["effective"] = effective
     return native

@@ -56,10 +56,14 @@ def _render_one(console, item):
     intent = item["intent"]
     native = item.get("native") or {}
     p = lambda text: console.print(safe_text(text))  # noqa: E731
-    p("%s: %s" % (item["title"], {"on": "on", "off": "off"}.get(item["effective"], "unknown")))
+    sending = native.get("sending") if native.get("own_mode") == "on" else None
+    # Under a send list, what leaves is some categories: "partly on", never plain on or off.
+    partly = "partly on (%s)" % ", ".join(sending) if sending else None
+    p("%s: %s" % (item["title"], partly if partly and item["effective"] in ("on", "off") else
+                  {"on": "on", "off": "off"}.get(item["effective"], "unknown")))
     level = "" if intent.get("level") in (None, 0) else " (level <= %d)" % intent["level"]
     p("  consent intent: %s%s - %s" % (intent["mode"], level, intent["reason"]))
-    p("  %s's own state: %s - %s" % (item["title"], native.get("mode"), native.get("detail")))
+    p("  %s's own state: %s - %s" % (item["title"], partly or native.get("mode"), native.get("detail")))
     p("  preview based on: %s" % {"consent": "the consent intent",
                                   "native": "%s's own state (no choice in usagectl)" % item["title"],
                                   "consent+native": "both: the consent allows, %s's own state "

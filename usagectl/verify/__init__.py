@@ -236,8 +236,11 @@ def _check_own_code(adapter, intent, native, probes, decision):
                             "trusted here; please report it" % (native.get("mode"), adapter.title, said),
                             evidence))
     else:
+        sending = native.get("sending") if native.get("own_mode") == "on" else None
+        # Under a send list "off" means nothing held back leaves: say what does leave.
+        agreed = "partly on: %s, as the consent allows" % ", ".join(sending) if sending else said
         checks.append(Check(name, "model-agreement", PASS, "usagectl's model and %s's own code agree (%s)"
-                            % (adapter.title, said), evidence))
+                            % (adapter.title, agreed), evidence))
     effective = _framework_says(adapter, hooked, decision) if hooked else said
     if intent in NOT_SENDING and effective == "on":
         checks.append(Check(name, "own-code", FAIL, "consent says %s but %s's own code, in %s, says on"

@@ -149,8 +149,21 @@ def preview(env, decision, native, level=None):
                          % (probe.data.get("dask_version"),
                             ", coiled %s" % item["coiled_version"] if item["coiled_version"] else ""))
     if item["scheduler_preload_registers"]:
-        item["notes"].append("%s includes coiled.analytics: every scheduler started with this config "
-                             "registers with Coiled analytics." % PRELOAD_KEY)
+        from usagectl.frameworks.base import hook_works
+        from usagectl.frameworks.coiled.hook import PLUGIN_CATEGORY
+
+        hook = native.get("hook")
+        if restricts(decision) and not decision.sends(PLUGIN_CATEGORY) and hook_works(hook):
+            item["notes"].append(
+                "%s includes coiled.analytics, but the runtime hook in %s refuses that registration while "
+                "the consent holds %s back: a scheduler started from this Python registers nothing; one "
+                "started by a Python without the hook registers (`usagectl hook install --python PATH`)."
+                % (PRELOAD_KEY, hook.get("python") or "this Python", PLUGIN_CATEGORY))
+        else:
+            item["notes"].append("%s includes coiled.analytics: every scheduler started with this config "
+                                 "registers with Coiled analytics%s." % (
+                                     PRELOAD_KEY, "" if not restricts(decision) else
+                                     " (the runtime hook would refuse it: it is not installed in this Python)"))
     item["notes"].append("Coiled-managed clusters receive your whole local dask config, analytics "
                          "keys and token included.")
     return item

@@ -6,13 +6,9 @@ runtime hook (hook.py here, run by usagectl.hook) is Parsl's mechanism, capping 
 level every UsageTracker computes at the consent level.
 """
 
-from usagectl.frameworks.base import Framework
+from usagectl.frameworks.base import Framework, hook_works  # noqa: F401  (siblings import hook_works here)
 
 NATIVE_SOURCE = "code:Config.usage_tracking"  # set in each script; Parsl's default is 0
-
-
-def hook_works(hook):
-    return bool(hook and hook.get("installed") and hook.get("ours") and hook.get("runtime_exists"))
 
 
 def before_levels():
