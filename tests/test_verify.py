@@ -219,3 +219,30 @@ def test_missing_hook_warning_clears_after_hook_install(cli, tmp_path):
 def test_verify_run_without_a_command_is_a_usage_error(cli):
     result = cli("verify", "--run")
     assert result.exit_code == 2 and "needs a command" in result.stderr
+
+
+def _head_session(root, started, decided=b"Usage reporting is disabled."):
+    name = started.strftime("session_%Y-%m-%d_%H-%M-%S_%f") + "_4242"
+    logs = Path(root) / "ray" / name / "logs"
+    logs.mkdir(parents=True)
+    (logs / "dashboard.log").write_bytes(b"2026-12-08 01:00:00,000\tINFO usage_stats_head.py:120 -- " + decided + b"\n")
+    return name
+
+
+def test_a_head_started_since_the_opt_out_is_an_inferred_disabled_ping_unknown(cli, isolated_home):
+    """#24 case 3: without the hook nothing records Ray's disabled ping, but a head that
+    started after the opt-out and logged "disabled" sent one: verify says so as
+    inference, delivery unknown, exit 7 (0 with --allow-unknown). A head from before the
+    opt-out, or one that decided "enabled", is not such a ping."""
+    assert cli("disable", "ray").exit_code == 0
+    now = datetime.datetime.now()  # Ray names sessions in local time
+    _head_session(os.environ["TMPDIR"], now - datetime.timedelta(days=3))  # before the opt-out
+    result = cli("verify", "ray", "--json")
+    assert "disabled-ping" not in checks(result)
+    name = _head_session(os.environ["TMPDIR"], now + datetime.timedelta(seconds=2))
+    result = cli("verify", "ray", "--json")
+    ping = checks(result)["disabled-ping"]
+    assert ping["status"] == "unknown" and "1 inferred" in ping["summary"], ping
+    assert any(name in e for e in ping["evidence"])
+    assert result.exit_code == 7, result
+    assert cli("verify", "ray", "--allow-unknown").exit_code == 0

@@ -194,6 +194,12 @@ class Framework:
         """
         return None
 
+    def inferred_sends(self, env: Environment, since: Any) -> list:
+        """Payloads no record shows but the framework's own traces prove were attempted
+        since ``since`` (Ray: a head that started with stats disabled sent a disabled
+        ping), each stated as inferred, with delivery unknown. [] when none can be."""
+        return []
+
     def follow_source(self, env: Environment, trust: bool, paths: list[str]) -> Any:
         """An object whose ``poll(now)`` returns new payloads from the framework's own
         files, with a ``skipped`` list; None when there is nothing to follow."""

@@ -276,6 +276,11 @@ class Ray(Framework):
 
         return records.scan(env.environ, env.search_globs(self.name) + list(paths), limit, since, trust)
 
+    def inferred_sends(self, env, since):
+        from usagectl.frameworks.ray import records
+
+        return records.inferred_disabled_pings(env.environ, env.search_globs(self.name), since)
+
     def follow_source(self, env, trust, paths):
         from usagectl.frameworks.ray import records
 

@@ -195,6 +195,30 @@ def scan(environ, extra_roots=(), limit=1, since=None, trust=False):
     return payloads, skipped
 
 
+def inferred_disabled_pings(environ, extra_roots=(), since=None):
+    """Disabled pings no record shows, inferred: each head session that started at or
+    after ``since`` and whose dashboard logged "Usage reporting is disabled." made one
+    POST that leaves no local trace (usage_lib's disabled ping). Whether it arrived is
+    unknown. -> [Payload], newest first."""
+    from usagectl.frameworks.ray.running import usage_decision
+
+    found = []
+    for session in list_sessions(candidate_roots(environ, extra_roots)):
+        started = session_start(session.name)
+        if started is None or (since is not None and started < since):
+            continue
+        if usage_decision(session.path) is not False:
+            continue  # not a head that decided "disabled" (or no log to say so)
+        found.append(model.Payload(
+            FRAMEWORK, started, environ.get("RAY_USAGE_STATS_REPORT_URL") or DEFAULT_REPORT_URL,
+            model.DISABLED_PING, None, kind="disabled-ping", transport="http-post", origin="session dir (inferred)",
+            source_file=os.path.join(session.path, "logs", "dashboard.log"), identifiers={"session_dir": session.name},
+            notes=["inferred: this head logged that usage reporting is disabled, and a head that starts so "
+                   "sends one disabled ping; no record says whether it arrived"]))
+    found.sort(key=model.Payload.sort_key, reverse=True)
+    return found
+
+
 # ---------------------------------------------------------------------------
 # --follow
 

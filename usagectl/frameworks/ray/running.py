@@ -22,6 +22,12 @@ _DISABLED = b"Usage reporting is disabled."
 _LOG_HEAD = 1 << 20
 
 
+def usage_decision(session_dir):
+    """What the head of ``session_dir`` decided about usage stats, from its own log line:
+    True (reporting), False (disabled), None (no line, or no log)."""
+    return _decision(session_dir)
+
+
 def _decision(session_dir):
     """True/False from the dashboard's own log line, None when it isn't there (yet)."""
     if not session_dir:
