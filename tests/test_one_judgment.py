@@ -1,8 +1,9 @@
-"""One judgment per framework (#24): status, verify and sync never disagree.
+"""One judgment per framework (#24): status, verify, sync and preview never disagree.
 
 Each state below is built in the isolated home; in it, every command's verdict for every
 framework is rendered from its own output (status's row, verify's `settings` check,
-sync's `not_repaired` and what status says after it) and the verdicts are compared.
+sync's `not_repaired` and what status says after it, preview's headline) and the
+verdicts are compared.
 A disagreement is a command judging on its own again.
 """
 
@@ -71,6 +72,13 @@ def test_status_verify_and_sync_render_one_judgment(cli, isolated_home, monkeypa
     verify = _verify_verdicts(cli("verify", "--json"))
     disagreements = {name: (status[name], verify.get(name)) for name in status if status[name] != verify.get(name)}
     assert disagreements == {}, disagreements
+    # preview's headline: what status calls drift is what preview says will be sent ("on").
+    restricting = {row["framework"] for row in cli("status", "--json").json()["data"]["frameworks"]
+                   if row["mode"] in ("off", "local")}
+    preview = {item["framework"]: item["effective"] for item in cli("preview", "--json").json()["data"]["frameworks"]}
+    headline = {name: (status[name], preview.get(name)) for name in restricting
+                if (status[name] == "fail") != (preview.get(name) == "on")}
+    assert headline == {}, headline
 
     synced = cli("sync", "--json")
     after = cli("status", "--json")

@@ -48,6 +48,14 @@ def preview_json(*args, env=None):
     return {item["framework"]: item for item in envelope["data"]["frameworks"]}
 
 
+def ray_config_off(env):
+    """~/.ray/config.json as `usagectl disable ray` writes it: Ray's own switch off."""
+    path = os.path.join(env.home, ".ray", "config.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        json.dump({"usage_stats": False}, handle)
+
+
 def write_consent(env, text):
     path = env.consent_path
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -68,14 +76,15 @@ def test_ray_off_body_is_rays_own_disabled_ping(env, monkeypatch):
     monkeypatch.setenv("RAY_USAGE_STATS_REPORT_URL", SINK)
     monkeypatch.setenv("RAY_USAGE_STATS_SOURCE", "site-build-7")  # Ray puts this in "source"
     write_consent(env, '[frameworks.ray]\nmode = "off"\n')
+    ray_config_off(env)  # applied, as `usagectl disable ray` leaves it
     before = int(time.time() * 1000)
     item = preview_json("ray")["ray"]
     after = int(time.time() * 1000)
     theirs = json.loads(_python(_RAY_DISABLED))
 
     assert item["intent"]["mode"] == "off"
-    assert item["native"]["mode"] == "on"          # ~/.ray/config.json not written yet ...
-    assert item["based_on"] == "consent"           # ... so the preview says which it follows
+    assert item["native"]["mode"] == "off"
+    assert item["based_on"] == "consent"
     assert item["effective"] == "off" and item["will_send"] is True and item["exact"] is True
     assert item["destination"] == SINK
     ours = json.loads(item["body"])
@@ -420,6 +429,7 @@ def test_bacalhau_ids_read_from_disk(env, isolated_home, tmp_path, monkeypatch, 
 
 def test_bacalhau_off_still_names_side_channels(env, monkeypatch):
     write_consent(env, '[frameworks.bacalhau]\nmode = "off"\n')
+    monkeypatch.setenv("BACALHAU_DISABLEANALYTICS", "true")  # applied (here through its variable)
     monkeypatch.setenv("BACALHAU_UPDATECONFIG_INTERVAL", "0s")
     item = previews.preview(Environment(), "bacalhau")
     assert item["effective"] == "off" and item["will_send"] is False
@@ -483,6 +493,7 @@ def test_human_output_escapes_hostile_ids(env, isolated_home):
 
 def test_human_output_names_basis_and_ping(env):
     write_consent(env, '[frameworks.ray]\nmode = "off"\n')
+    ray_config_off(env)
     proc = run_preview("ray")
     assert proc.returncode == 0, proc.stderr
     assert "preview based on: the consent intent" in proc.stdout
@@ -500,6 +511,7 @@ def test_ray_off_warns_about_running_cluster_started_on(env, tmp_path, live_proc
     import shutil
 
     write_consent(env, '[frameworks.ray]\nmode = "off"\n')
+    ray_config_off(env)
     session = _session(tmp_path, "session_2026-11-24_00-02-40_976526_5951")
     real = os.path.join(os.path.dirname(__file__), "fixtures", "ray", "enabled",
                         "session_2026-11-24_00-02-40_976526_5951", "logs")
@@ -634,3 +646,18 @@ def test_preview_coiled_says_the_hook_refuses_a_preload_where_it_is_installed(en
     item = previews.preview(Environment(), "coiled")
     assert any("the runtime hook in /venv/bin/python refuses that registration" in n for n in item["notes"])
     assert not any("every scheduler started with this config registers" in n for n in item["notes"])
+
+
+def test_preview_headline_is_the_one_judgment_under_drift(env):
+    """#24: consent off but Ray's own settings still on (consent recorded, not applied):
+    the headline says what Ray will send, on, from its own state, and the next report is
+    its full report, not the disabled ping; the note names the DRIFT status shows."""
+    write_consent(env, '[frameworks.ray]\nmode = "off"\n')
+    item = preview_json("ray")["ray"]
+    assert item["native"]["mode"] == "on"
+    assert item["effective"] == "on" and item["based_on"] == "native", item
+    assert item["kind"] == "report"
+    assert any("DRIFT" in note for note in item["notes"])
+    ray_config_off(env)
+    item = preview_json("ray")["ray"]
+    assert item["effective"] == "off" and item["kind"] == "disabled-ping"

@@ -71,6 +71,10 @@ def combine(decision, native_mode, native_categories=None):
         if any(state == "on" for state in allowed):
             return "on", BASED_ON_BOTH
         return ("off" if all(state == "off" for state in allowed) else "unknown"), BASED_ON_BOTH
+    if restricts(decision) and native_mode == "on":
+        # The one judgment (usagectl.judgment): drift. The framework's own settings still
+        # send, so that is what the next report is, until `usagectl sync` or a fix applies.
+        return "on", BASED_ON_NATIVE
     if restricts(decision):
         return "off", BASED_ON_CONSENT
     if native_mode not in ("on", "off"):
@@ -83,10 +87,9 @@ def combine(decision, native_mode, native_categories=None):
 def mismatch_note(decision, native, framework_title, apply_hint):
     """When consent says off but the framework's own settings still say on, say so plainly."""
     if restricts(decision) and native.get("mode") == "on":
-        return ("%s's own settings still say on (%s); this preview assumes usagectl's choice is "
-                "applied. Until it is (%s), %s would send its normal reports."
-                % (framework_title, native.get("detail") or native.get("source"), apply_hint,
-                   framework_title))
+        return ("%s's own settings still say on (%s), so this is what it sends until the consent is "
+                "applied (%s); `usagectl status` calls it DRIFT."
+                % (framework_title, native.get("detail") or native.get("source"), apply_hint))
     return None
 
 
