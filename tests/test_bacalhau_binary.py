@@ -442,3 +442,21 @@ def test_a_non_boolean_disable_analytics_is_read_as_bacalhau_serve_reads_it(cli,
         assert counts["4317"] == 0 and otlp == [], counts
     else:
         assert counts["4317"] >= 1, counts
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_config_file_given_with_c_replaces_the_data_dirs_config(cli, tmp_path, version):
+    """#24 case 7: `-c other.yaml` is not an override of one key: $DataDir/config.yaml is
+    then not read at all (status says so in its detail)."""
+    binary = bacalhau(version)
+    node = tmp_path / "node"
+    node.mkdir()
+    (node / "config.yaml").write_text("DisableAnalytics: true\nAPI:\n  Port: 1299\n")
+    other = tmp_path / "other.yaml"
+    other.write_text("DisableAnalytics: false\n")
+    env = {"BACALHAU_DIR": str(node)}
+    assert config_list(binary, env=env)["DisableAnalytics"] is True
+    replaced = config_list(binary, "-c", str(other), env=env)
+    assert replaced["DisableAnalytics"] is False and replaced["API.Port"] != 1299  # config.yaml unread
+    row = status_row(cli, env)
+    assert "-c FILE replaces %s (it is then not read)" % (node / "config.yaml") in row["native"]["detail"]

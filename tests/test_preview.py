@@ -126,12 +126,13 @@ def _session(tmp_path, name, error=""):
 
 @pytest.fixture
 def live_process():
-    """A stand-in process whose command line names a session dir, as Ray's daemons' do."""
+    """A stand-in process whose command line names a session dir, as Ray's daemons' do
+    (its second word is the dashboard's script, so it stands in for a head's dashboard)."""
     procs = []
 
     def start(session_dir):
         proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
-                                 "--session-dir=%s" % session_dir])
+                                 "ray/dashboard/dashboard.py", "--session-dir=%s" % session_dir])
         procs.append(proc)
         return proc
 
@@ -518,10 +519,14 @@ def test_ray_off_warns_about_running_cluster_started_on(env, tmp_path, live_proc
     shutil.copytree(real, session / "logs")  # a real dashboard.log: "Usage reporting is enabled."
     item = previews.preview(Environment(), "ray")
     assert not any("keeps sending" in note for note in item["notes"])  # not running
+    assert item["effective"] == "off"
     live_process(session)
     item = previews.preview(Environment(), "ray")
-    assert item["kind"] == "disabled-ping"
+    assert item["kind"] == "disabled-ping"  # what the next `ray start --head` sends ...
     assert any(str(session) in note and "keeps sending" in note for note in item["notes"])
+    # ... but the headline is what leaves now (#24 case 4): the running head keeps reporting.
+    assert item["effective"] == "on" and item["based_on"] == "native"
+    assert "keeps reporting until it is restarted" in item["notes"][0]
 
 
 _RAY_FIELDS = r"""

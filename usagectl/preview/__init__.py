@@ -33,6 +33,18 @@ def preview(env, name, level=None, snapshot=None, config=None, known=None):
             item = framework.preview(env, decision, native, level=level, config=config)
         else:
             item = framework.preview(env, decision, native, level=level)
+    if item is not None and framework is not None and result.restricts(decision) \
+            and item.get("effective") == "off":
+        # The one judgment (usagectl.judgment): a process that decided at start and still
+        # reports (a Ray head started while on) sends, whatever the settings say now.
+        from usagectl.records import running
+
+        sending, _unknown = running.against(env, framework, decision)
+        if sending:
+            item["effective"], item["based_on"] = "on", result.BASED_ON_NATIVE
+            item["notes"].insert(0, "%s keeps reporting until it is restarted (%s): that is what leaves now; "
+                                 "the rest of this preview is the next start's" % (
+                                     running.describe(sending[0]), sending[0].get("restart")))
     if item is not None and framework is not None and item.get("field_sets"):
         from usagectl.preview import fieldsets
 
