@@ -1,6 +1,7 @@
 """Smaller untruths, each checked where a user would meet it."""
 
 import json
+import os
 
 from clirun import run_in_process
 
@@ -34,3 +35,17 @@ def test_sync_never_says_everything_matches_while_a_file_is_damaged(isolated_hom
     assert result.exit_code == 6, result
     assert "already match" not in result.stdout
     assert "Not applied to ray" in result.stdout
+
+
+def test_no_message_or_page_claims_what_is_not_so(tmp_path):
+    """#24 case 8: the README said coiled.yaml is never touched (disable removes a preload
+    of coiled.analytics from whichever dask file sets it), and export ray-cluster's note said
+    `usagectl status` names the disabled ping (it never does)."""
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    assert "never touched" not in readme
+    assert run_in_process("disable").exit_code == 0
+    cluster = tmp_path / "c.yaml"
+    cluster.write_text("head_start_ray_commands: [ray start --head]\nworker_start_ray_commands: []\n")
+    result = run_in_process("export", "ray-cluster", str(cluster), "--json")
+    notes = " ".join(result.json()["data"]["notes"])
+    assert "disabled ping" in notes and "usagectl status` names" not in notes and "status names" not in notes
