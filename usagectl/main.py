@@ -152,6 +152,12 @@ def _run_click(argv, env):
     from usagectl.cli import runner
     from usagectl.cli.app import main
 
+    if not argv and "_USAGECTL_COMPLETE" not in env.environ:  # (completion runs with no argv)
+        # Bare `usagectl`: the help, as `usagectl --help` prints it (not a usage error
+        # with the whole help folded onto one line).
+        with click.Context(main, info_name="usagectl", obj=env) as ctx:
+            env.stdout.write(main.get_help(ctx) + "\n")
+        return ExitCode.OK
     try:
         return main.main(args=argv, prog_name="usagectl", standalone_mode=False, obj=env)
     except click.exceptions.Exit as exc:
