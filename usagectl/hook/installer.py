@@ -70,8 +70,18 @@ def code_sources():
     return files
 
 
+_CODE_FILES: list = []
+
+
 def code_files():
-    """(relative path, bytes) of the copy, and its digest (names the directory)."""
+    """(relative path, bytes) of the copy, and its digest (names the directory). Read and
+    hashed once per process: usagectl's own files don't change while it runs."""
+    if not _CODE_FILES:
+        _CODE_FILES.append(_read_code_files())
+    return _CODE_FILES[0]
+
+
+def _read_code_files():
     import hashlib
 
     from usagectl import _files
@@ -341,10 +351,15 @@ def file_state(site_dir):
     ours = text.startswith(MARKER)
     recorded = _recorded_runtime(text)
     recorded_dir = os.path.dirname(os.path.dirname(os.path.dirname(recorded))) if recorded else None
+    intact = copy_intact(directory)
     # A .pth of an older usagectl points at that usagectl's own runtime.py (no copy).
-    present = copy_intact(recorded_dir) if recorded_dir and os.path.basename(recorded_dir).startswith(CODE_PREFIX) \
-        else bool(recorded and os.path.isfile(recorded))
-    current = text == render_pth(directory) and copy_intact(directory)
+    if recorded_dir == directory:
+        present = intact
+    elif recorded_dir and os.path.basename(recorded_dir).startswith(CODE_PREFIX):
+        present = copy_intact(recorded_dir)
+    else:
+        present = bool(recorded and os.path.isfile(recorded))
+    current = intact and text == render_pth(directory)
     return {
         "path": path,
         "installed": True,
