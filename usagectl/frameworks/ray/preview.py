@@ -19,7 +19,6 @@ from usagectl.frameworks.ray import records as ray_sessions
 TITLE = "Ray"
 DEFAULT_INTERVAL_S = 3600
 AT_SEND_TIME = "<will be set at send time>"
-_DASHBOARD_LOG_HEAD = 256 * 1024
 
 
 def preview(env, decision, native, level=None):
@@ -294,18 +293,13 @@ def _live_sessions_reporting(env):
 
 
 def _dashboard_logged(session_path, word):
-    path = os.path.join(session_path, "logs", "dashboard.log")
-    from usagectl import _files
+    """Did this cluster's dashboard log that usage reporting is ``word`` (b"enabled" or
+    b"disabled")? The same reading of dashboard.log as running.usage_decision."""
+    from usagectl.frameworks.ray.running import usage_decision
 
-    try:
-        with _files.open_regular(path) as handle:
-            head = handle.read(_DASHBOARD_LOG_HEAD)
-    except OSError:
-        return False
-    return b"-- Usage reporting is " + word + b"." in head
+    return usage_decision(session_path) is (word == b"enabled")
 
 
 def _dashboard_says_disabled(session_path):
     """Did this cluster's dashboard log that reporting is disabled? (It decides once, at start.)"""
-    return _dashboard_logged(session_path, b"disabled") and not _dashboard_logged(session_path,
-                                                                                  b"enabled")
+    return _dashboard_logged(session_path, b"disabled")
